@@ -1,0 +1,50 @@
+//! Finds models.yml and writes `OUT_DIR/models.rs`, which expands the `models-macro` over it.
+//!
+//! The schema comes from `$OPENSLIDES_META_DIR/models.yml` when that variable is set, else
+//! from the `meta/` git submodule.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::exit;
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=OPENSLIDES_META_DIR");
+    println!("cargo:rerun-if-changed=meta/models.yml");
+
+    let models_yml = find_models_yml();
+    println!("cargo:rerun-if-changed={}", models_yml.display());
+
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let path_literal = format!("{:?}", models_yml.display().to_string());
+    let code = format!("models_macro::models!({path_literal});\n");
+    fs::write(out_dir.join("models.rs"), code).expect("write OUT_DIR/models.rs");
+}
+
+fn find_models_yml() -> PathBuf {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let candidate = match env::var_os("OPENSLIDES_META_DIR") {
+        Some(dir) => absolute(&manifest_dir, Path::new(&dir)).join("models.yml"),
+        None => manifest_dir.join("meta").join("models.yml"),
+    };
+    if candidate.is_file() {
+        return candidate.canonicalize().unwrap_or(candidate);
+    }
+
+    eprintln!(
+        "error: models.yml not found at {}.\n\
+         Provide the OpenSlides schema in one of two ways:\n  \
+         1. check out the meta submodule: git submodule update --init meta\n  \
+         2. set OPENSLIDES_META_DIR to a folder that contains models.yml",
+        candidate.display()
+    );
+    exit(1);
+}
+
+fn absolute(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}

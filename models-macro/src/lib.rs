@@ -1,0 +1,404 @@
+//! Turns OpenSlides' `models.yml` into Rust: the `Collection` enum, the table of every
+//! field with its type, targets and restriction mode, and one typed marker per collection.
+//!
+//! Invoke it once as `models!("/absolute/path/models.yml")`. The expansion refers to the
+//! hand-written types of the calling crate's `models` module (`FieldId`, `FieldDef`,
+//! `FieldKind`, `ScalarType`, `Field`, `Model` and the value types), so it must be
+//! expanded inside that module.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Ident, Span, TokenStream as TokenStream2};
+use quote::quote;
+use serde_yaml::{Mapping, Value};
+use std::collections::BTreeSet;
+
+/// Expands to the generated models for the models.yml at the given path.
+#[proc_macro]
+pub fn models(input: TokenStream) -> TokenStream {
+    let path = syn::parse_macro_input!(input as syn::LitStr);
+    match generate(&path.value()) {
+        Ok(tokens) => tokens.into(),
+        Err(message) => syn::Error::new(path.span(), message)
+            .to_compile_error()
+            .into(),
+    }
+}
+
+struct CollectionDef {
+    name: String,
+    fields: Vec<FieldSpec>,
+}
+
+struct FieldSpec {
+    name: String,
+    kind: Kind,
+    restriction_mode: String,
+    calculated: bool,
+    required: bool,
+}
+
+enum Kind {
+    Scalar(&'static str),
+    Relation(String),
+    RelationList(String),
+    GenericRelation(Vec<String>),
+    GenericRelationList(Vec<String>),
+}
+
+fn generate(path: &str) -> Result<TokenStream2, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("read {path}: {err}"))?;
+    let root: Mapping =
+        serde_yaml::from_str(&text).map_err(|err| format!("parse {path} as YAML: {err}"))?;
+    let collections = parse_collections(&root)?;
+    Ok(emit(path, &collections))
+}
+
+fn parse_collections(root: &Mapping) -> Result<Vec<CollectionDef>, String> {
+    let mut collections = Vec::new();
+    for (name, fields) in root {
+        let name = name
+            .as_str()
+            .ok_or("models.yml: a collection name is not a string")?;
+        if name.starts_with('_') {
+            continue;
+        }
+        let fields = fields
+            .as_mapping()
+            .ok_or_else(|| format!("models.yml: collection {name} is not a mapping"))?;
+
+        let mut specs = Vec::new();
+        for (field_name, def) in fields {
+            let field_name = field_name
+                .as_str()
+                .ok_or_else(|| format!("models.yml: a field name of {name} is not a string"))?;
+            let spec = parse_field(field_name, def)
+                .map_err(|err| format!("models.yml: field {name}/{field_name}: {err}"))?;
+            specs.push(spec);
+        }
+        collections.push(CollectionDef {
+            name: name.to_string(),
+            fields: specs,
+        });
+    }
+
+    let known: BTreeSet<&str> = collections.iter().map(|c| c.name.as_str()).collect();
+    for collection in &collections {
+        for field in &collection.fields {
+            for target in field.kind.targets() {
+                if !known.contains(target.as_str()) {
+                    return Err(format!(
+                        "models.yml: field {}/{} points to unknown collection {target}",
+                        collection.name, field.name
+                    ));
+                }
+            }
+        }
+    }
+    Ok(collections)
+}
+
+fn parse_field(name: &str, def: &Value) -> Result<FieldSpec, String> {
+    let def = def.as_mapping().ok_or("definition is not a mapping")?;
+    let get = |key: &str| def.get(Value::String(key.to_string()));
+    let field_type = get("type")
+        .and_then(Value::as_str)
+        .ok_or("missing type")?;
+    let restriction_mode = get("restriction_mode")
+        .and_then(Value::as_str)
+        .ok_or("missing restriction_mode")?
+        .to_string();
+    let calculated = get("calculated").and_then(Value::as_bool).unwrap_or(false);
+    let required = get("required").and_then(Value::as_bool).unwrap_or(false);
+
+    let kind = match field_type {
+        "relation" | "relation-list" => {
+            let targets = parse_targets(get("to").ok_or("relation without `to`")?)?;
+            let [target] = <[String; 1]>::try_from(targets)
+                .map_err(|_| "a relation must point to exactly one collection".to_string())?;
+            if field_type == "relation" {
+                Kind::Relation(target)
+            } else {
+                Kind::RelationList(target)
+            }
+        }
+        "generic-relation" => {
+            Kind::GenericRelation(parse_targets(get("to").ok_or("relation without `to`")?)?)
+        }
+        "generic-relation-list" => {
+            Kind::GenericRelationList(parse_targets(get("to").ok_or("relation without `to`")?)?)
+        }
+        other => Kind::Scalar(scalar_variant(other)?),
+    };
+
+    Ok(FieldSpec {
+        name: name.to_string(),
+        kind,
+        restriction_mode,
+        calculated,
+        required,
+    })
+}
+
+/// Reads the target collections of `to`, which is `collection/field`, a list of those, or
+/// `{collections: [...], field: ...}`.
+fn parse_targets(to: &Value) -> Result<Vec<String>, String> {
+    let collection_of = |text: &str| text.split('/').next().unwrap_or(text).to_string();
+    match to {
+        Value::String(text) => Ok(vec![collection_of(text)]),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(collection_of)
+                    .ok_or_else(|| "`to` list entry is not a string".to_string())
+            })
+            .collect(),
+        Value::Mapping(map) => {
+            let list = map
+                .get(Value::String("collections".into()))
+                .and_then(Value::as_sequence)
+                .ok_or("`to` mapping without `collections` list")?;
+            list.iter()
+                .map(|item| {
+                    item.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| "`collections` entry is not a string".to_string())
+                })
+                .collect()
+        }
+        _ => Err("`to` has an unknown form".into()),
+    }
+}
+
+fn scalar_variant(field_type: &str) -> Result<&'static str, String> {
+    Ok(match field_type {
+        "string" => "String",
+        "text" => "Text",
+        "HTMLStrict" => "HtmlStrict",
+        "HTMLPermissive" => "HtmlPermissive",
+        "color" => "Color",
+        "number" => "Number",
+        "float" => "Float",
+        "boolean" => "Boolean",
+        "JSON" => "Json",
+        "timestamp" => "Timestamp",
+        "number[]" => "NumberList",
+        "string[]" => "StringList",
+        other if other.starts_with("decimal") => "Decimal",
+        other => return Err(format!("unknown field type {other}")),
+    })
+}
+
+impl Kind {
+    fn targets(&self) -> Vec<&String> {
+        match self {
+            Kind::Scalar(_) => Vec::new(),
+            Kind::Relation(target) | Kind::RelationList(target) => vec![target],
+            Kind::GenericRelation(targets) | Kind::GenericRelationList(targets) => {
+                targets.iter().collect()
+            }
+        }
+    }
+
+    /// The Rust type a value of this field decodes to.
+    fn value_type(&self) -> TokenStream2 {
+        match self {
+            Kind::Scalar(variant) => match *variant {
+                "Number" | "Timestamp" => quote!(i64),
+                "Float" => quote!(f64),
+                "Boolean" => quote!(bool),
+                "Json" => quote!(serde_json::Value),
+                "NumberList" => quote!(Vec<i64>),
+                "StringList" => quote!(Vec<String>),
+                _ => quote!(String),
+            },
+            Kind::Relation(_) => quote!(Id),
+            Kind::RelationList(_) => quote!(Vec<Id>),
+            Kind::GenericRelation(_) => quote!(Fqid),
+            Kind::GenericRelationList(_) => quote!(Vec<Fqid>),
+        }
+    }
+}
+
+fn camel_case(name: &str) -> String {
+    name.split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
+    let variants: Vec<Ident> = collections
+        .iter()
+        .map(|c| ident(&camel_case(&c.name)))
+        .collect();
+    let names: Vec<&str> = collections.iter().map(|c| c.name.as_str()).collect();
+    let collection_count = collections.len();
+
+    let modes: BTreeSet<&str> = collections
+        .iter()
+        .flat_map(|c| c.fields.iter().map(|f| f.restriction_mode.as_str()))
+        .collect();
+    let mode_variants: Vec<Ident> = modes.iter().map(|m| ident(m)).collect();
+    let mode_names: Vec<&str> = modes.iter().copied().collect();
+
+    let mut field_defs = Vec::new();
+    let mut ranges = Vec::new();
+    let mut lookup_arms = Vec::new();
+    let mut typed_modules = Vec::new();
+    let mut next_id: u16 = 0;
+
+    for (collection, variant) in collections.iter().zip(&variants) {
+        let first = next_id;
+        let mut name_arms = Vec::new();
+        let mut typed_consts = Vec::new();
+
+        for field in &collection.fields {
+            let field_name = field.name.as_str();
+            let mode = ident(&field.restriction_mode);
+            let calculated = field.calculated;
+            let required = field.required;
+            let kind = match &field.kind {
+                Kind::Scalar(scalar) => {
+                    let scalar = ident(scalar);
+                    quote!(FieldKind::Scalar(ScalarType::#scalar))
+                }
+                Kind::Relation(target) => {
+                    let target = ident(&camel_case(target));
+                    quote!(FieldKind::Relation(Collection::#target))
+                }
+                Kind::RelationList(target) => {
+                    let target = ident(&camel_case(target));
+                    quote!(FieldKind::RelationList(Collection::#target))
+                }
+                Kind::GenericRelation(targets) => {
+                    let targets = targets.iter().map(|t| ident(&camel_case(t)));
+                    quote!(FieldKind::GenericRelation(&[#(Collection::#targets),*]))
+                }
+                Kind::GenericRelationList(targets) => {
+                    let targets = targets.iter().map(|t| ident(&camel_case(t)));
+                    quote!(FieldKind::GenericRelationList(&[#(Collection::#targets),*]))
+                }
+            };
+            field_defs.push(quote! {
+                FieldDef {
+                    collection: Collection::#variant,
+                    name: #field_name,
+                    kind: #kind,
+                    restriction_mode: RestrictionMode::#mode,
+                    calculated: #calculated,
+                    required: #required,
+                }
+            });
+
+            let id = next_id;
+            name_arms.push(quote!(#field_name => ::core::option::Option::Some(FieldId(#id)),));
+
+            let const_name = ident(&field_name.to_ascii_uppercase());
+            let value_type = field.kind.value_type();
+            let doc = format!("`{}/{}`", collection.name, field_name);
+            typed_consts.push(quote! {
+                #[doc = #doc]
+                pub const #const_name: Field<#variant, #value_type> = Field::new(FieldId(#id));
+            });
+            next_id += 1;
+        }
+
+        let last = next_id;
+        ranges.push(quote!(Collection::#variant => (#first, #last),));
+        lookup_arms.push(quote! {
+            Collection::#variant => match name { #(#name_arms)* _ => ::core::option::Option::None },
+        });
+
+        let doc = format!("The `{}` collection as a type.", collection.name);
+        typed_modules.push(quote! {
+            #[doc = #doc]
+            #[derive(Clone, Copy, Debug)]
+            pub struct #variant;
+
+            impl Model for #variant {
+                const COLLECTION: Collection = Collection::#variant;
+            }
+
+            impl #variant {
+                #(#typed_consts)*
+            }
+        });
+    }
+
+    let field_count = field_defs.len();
+    quote! {
+        // Rebuilds this crate when models.yml changes.
+        const _: &[u8] = include_bytes!(#path);
+
+        /// A collection of models.yml.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Collection {
+            #(#variants),*
+        }
+
+        impl Collection {
+            /// Every collection, in the order of models.yml.
+            pub const ALL: [Collection; #collection_count] = [#(Collection::#variants),*];
+
+            /// The collection's name as models.yml spells it.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    #(Collection::#variants => #names),*
+                }
+            }
+
+            /// Looks a collection up by its models.yml name.
+            pub fn from_name(name: &str) -> ::core::option::Option<Collection> {
+                match name {
+                    #(#names => ::core::option::Option::Some(Collection::#variants),)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            /// The ids of this collection's fields, in the order of models.yml.
+            pub fn field_ids(self) -> impl ExactSizeIterator<Item = FieldId> {
+                let (first, last) = match self { #(#ranges)* };
+                (first..last).map(FieldId)
+            }
+
+            /// Looks a field of this collection up by name.
+            pub fn field(self, name: &str) -> ::core::option::Option<FieldId> {
+                match self { #(#lookup_arms)* }
+            }
+        }
+
+        /// A restriction mode of models.yml: which rule of its collection decides who may
+        /// see a field.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum RestrictionMode {
+            #(#mode_variants),*
+        }
+
+        impl RestrictionMode {
+            /// The mode's letter as models.yml spells it.
+            pub const fn name(self) -> &'static str {
+                match self { #(RestrictionMode::#mode_variants => #mode_names),* }
+            }
+        }
+
+        /// Every field of models.yml, indexed by `FieldId`.
+        pub static FIELD_DEFS: [FieldDef; #field_count] = [#(#field_defs),*];
+
+        /// One marker type per collection with its typed fields, such as
+        /// `collections::Motion::TITLE`.
+        pub mod collections {
+            use super::*;
+            #(#typed_modules)*
+        }
+    }
+}

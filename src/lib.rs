@@ -1,0 +1,4 @@
+//! The OpenSlides autoupdate service: streams datastore values, restricted per user, and
+//! every later change to them.
+
+pub mod models;
