@@ -32,6 +32,8 @@ struct CollectionDef {
 struct FieldSpec {
     name: String,
     kind: Kind,
+    /// (target collection, field there that points back), from `to`.
+    reverse: Vec<(String, String)>,
     restriction_mode: String,
     calculated: bool,
     required: bool,
@@ -110,6 +112,10 @@ fn parse_field(name: &str, def: &Value) -> Result<FieldSpec, String> {
     let calculated = get("calculated").and_then(Value::as_bool).unwrap_or(false);
     let required = get("required").and_then(Value::as_bool).unwrap_or(false);
 
+    let reverse = match get("to") {
+        Some(to) => parse_reverse(to)?,
+        None => Vec::new(),
+    };
     let kind = match field_type {
         "relation" | "relation-list" => {
             let targets = parse_targets(get("to").ok_or("relation without `to`")?)?;
@@ -133,6 +139,7 @@ fn parse_field(name: &str, def: &Value) -> Result<FieldSpec, String> {
     Ok(FieldSpec {
         name: name.to_string(),
         kind,
+        reverse,
         restriction_mode,
         calculated,
         required,
@@ -165,6 +172,33 @@ fn parse_targets(to: &Value) -> Result<Vec<String>, String> {
                         .ok_or_else(|| "`collections` entry is not a string".to_string())
                 })
                 .collect()
+        }
+        _ => Err("`to` has an unknown form".into()),
+    }
+}
+
+/// Reads the pairs of target collection and back-pointing field from `to`.
+fn parse_reverse(to: &Value) -> Result<Vec<(String, String)>, String> {
+    let split = |text: &str| -> Result<(String, String), String> {
+        text.split_once('/')
+            .map(|(c, f)| (c.to_string(), f.to_string()))
+            .ok_or_else(|| format!("`to` entry {text} is not collection/field"))
+    };
+    match to {
+        Value::String(text) => Ok(vec![split(text)?]),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|item| split(item.as_str().ok_or("`to` list entry is not a string")?))
+            .collect(),
+        Value::Mapping(map) => {
+            let field = map
+                .get(Value::String("field".into()))
+                .and_then(Value::as_str)
+                .ok_or("`to` mapping without `field`")?;
+            Ok(parse_targets(to)?
+                .into_iter()
+                .map(|collection| (collection, field.to_string()))
+                .collect())
         }
         _ => Err("`to` has an unknown form".into()),
     }
@@ -289,11 +323,16 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
                     quote!(FieldKind::GenericRelationList(&[#(Collection::#targets),*]))
                 }
             };
+            let reverse = field.reverse.iter().map(|(target, back)| {
+                let target = ident(&camel_case(target));
+                quote!((Collection::#target, #back))
+            });
             field_defs.push(quote! {
                 FieldDef {
                     collection: Collection::#variant,
                     name: #field_name,
                     kind: #kind,
+                    reverse: &[#(#reverse),*],
                     restriction_mode: RestrictionMode::#mode,
                     calculated: #calculated,
                     required: #required,

@@ -21,6 +21,8 @@ pub struct FieldDef {
     pub collection: Collection,
     pub name: &'static str,
     pub kind: FieldKind,
+    /// For relations: each target collection with its field that points back here.
+    pub reverse: &'static [(Collection, &'static str)],
     pub restriction_mode: RestrictionMode,
     /// The value is computed by a service instead of being stored by the backend.
     pub calculated: bool,
@@ -186,6 +188,8 @@ mod tests {
                 Collection::Motion
             ])
         );
+
+        assert_eq!(state.def().reverse, &[(Collection::MotionState, "motion_ids")]);
 
         let content = FieldId::from_names("projection", "content").unwrap();
         assert!(content.def().calculated);
