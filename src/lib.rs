@@ -1,4 +1,5 @@
 //! The OpenSlides autoupdate service: streams datastore values, restricted per user, and
 //! every later change to them.
 
+pub mod keysbuilder;
 pub mod models;
