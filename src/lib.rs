@@ -1,5 +1,6 @@
 //! The OpenSlides autoupdate service: streams datastore values, restricted per user, and
 //! every later change to them.
 
+pub mod datastore;
 pub mod keysbuilder;
 pub mod models;

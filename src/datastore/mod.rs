@@ -1,0 +1,239 @@
+//! Access to the OpenSlides datastore: a shared cache of every key read, filled from a
+//! `Source` (PostgreSQL, or memory for the demo) and kept current by the message bus.
+
+mod json;
+mod memory;
+mod postgres;
+
+pub use json::{compact_json, validate_json};
+pub use memory::MemorySource;
+pub use postgres::{PostgresConfig, PostgresSource};
+
+use crate::models::Key;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use hashbrown::HashMap;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// A value as stored: compact JSON text. `None` means the key has no value (field unset,
+/// JSON null, or object missing or deleted).
+pub type Value = Option<Bytes>;
+
+/// Reading from the datastore failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DatastoreError {
+    #[error("datastore query failed: {0}")]
+    Query(String),
+    #[error("datastore unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where values come from when they are not cached.
+pub trait Source: Send + Sync + 'static {
+    /// Returns one value per key, in the order of `keys`.
+    fn get(&self, keys: Vec<Key>) -> BoxFuture<'static, Result<Vec<Value>, DatastoreError>>;
+}
+
+enum Slot {
+    Ready(Value),
+    /// A fetch of this key is under way; the receiver turns true when it is done.
+    Pending(u64, watch::Receiver<bool>),
+}
+
+/// The cache in front of a `Source`. Each key is fetched once, however many callers ask
+/// for it at the same time, and stays until `reset`.
+pub struct Datastore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    source: Arc<dyn Source>,
+    slots: Mutex<HashMap<Key, Slot>>,
+    next_fetch: AtomicUsize,
+    value_bytes: AtomicUsize,
+}
+
+impl Datastore {
+    pub fn new(source: Arc<dyn Source>) -> Datastore {
+        Datastore {
+            inner: Arc::new(Inner {
+                source,
+                slots: Mutex::new(HashMap::new()),
+                next_fetch: AtomicUsize::new(1),
+                value_bytes: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Returns the value of each key, reading uncached keys from the source in one call.
+    pub async fn get(&self, keys: &[Key]) -> Result<Vec<Value>, DatastoreError> {
+        // A key whose fetch by another caller failed is fetched again; the third failure
+        // in a row is returned.
+        let mut last_error = None;
+        for _ in 0..3 {
+            let waits = match self.fetch_missing(keys).await {
+                Ok(waits) => waits,
+                Err(err) => {
+                    last_error = Some(err);
+                    continue;
+                }
+            };
+            for mut wait in waits {
+                // Every fetch task sends before it ends; an error means it was dropped
+                // with the runtime, and the slot check below handles that.
+                let _ = wait.wait_for(|done| *done).await;
+            }
+
+            let slots = self.inner.slots.lock();
+            let values: Option<Vec<Value>> = keys
+                .iter()
+                .map(|key| match slots.get(key) {
+                    Some(Slot::Ready(value)) => Some(value.clone()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(values) = values {
+                return Ok(values);
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            DatastoreError::Unavailable("fetching keys failed in a parallel request".into())
+        }))
+    }
+
+    /// Marks uncached keys as pending and fetches them in a background task, so that a
+    /// caller that goes away does not leave other callers waiting. Returns what to wait
+    /// for: the fetches of other callers.
+    async fn fetch_missing(
+        &self,
+        keys: &[Key],
+    ) -> Result<Vec<watch::Receiver<bool>>, DatastoreError> {
+        let inner = &self.inner;
+        let fetch_id = inner.next_fetch.fetch_add(1, Ordering::Relaxed) as u64;
+        let (done_tx, done_rx) = watch::channel(false);
+        let mut missing = Vec::new();
+        let mut waits = Vec::new();
+        {
+            let mut slots = inner.slots.lock();
+            for key in keys {
+                match slots.get(key) {
+                    Some(Slot::Ready(_)) => {}
+                    Some(Slot::Pending(_, rx)) => waits.push(rx.clone()),
+                    None => {
+                        slots.insert(*key, Slot::Pending(fetch_id, done_rx.clone()));
+                        missing.push(*key);
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(waits);
+        }
+
+        let task = tokio::spawn(Inner::fetch(inner.clone(), fetch_id, missing, done_tx));
+        match task.await {
+            Ok(result) => result.map(|()| waits),
+            Err(err) => Err(DatastoreError::Query(format!("fetch task failed: {err}"))),
+        }
+    }
+    /// Stores new values from the message bus for keys that are cached or being fetched.
+    /// Other keys are left out: whoever reads them later gets them from the source.
+    pub fn update(&self, changes: &[(Key, Value)]) {
+        let inner = &self.inner;
+        let mut slots = inner.slots.lock();
+        for (key, value) in changes {
+            if let Some(slot) = slots.get_mut(key) {
+                if let Slot::Ready(old) = slot {
+                    inner.sub_bytes(old);
+                }
+                inner.add_bytes(value);
+                *slot = Slot::Ready(value.clone());
+            }
+        }
+    }
+
+    /// Empties the cache.
+    pub fn reset(&self) {
+        let mut slots = self.inner.slots.lock();
+        slots.retain(|_, slot| matches!(slot, Slot::Pending(..)));
+        self.inner.value_bytes.store(0, Ordering::Relaxed);
+    }
+
+    /// The number of cached keys.
+    pub fn len(&self) -> usize {
+        self.inner.slots.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The combined size of all cached values in bytes.
+    pub fn size(&self) -> usize {
+        self.inner.value_bytes.load(Ordering::Relaxed)
+    }
+}
+
+impl Inner {
+    /// Reads `keys` from the source and stores each value whose slot still belongs to this
+    /// fetch. A value the message bus stored meanwhile is newer and stays.
+    async fn fetch(
+        self: Arc<Inner>,
+        fetch_id: u64,
+        mut keys: Vec<Key>,
+        done: watch::Sender<bool>,
+    ) -> Result<(), DatastoreError> {
+        keys.sort_unstable();
+        keys.dedup();
+        let result = self.source.get(keys.clone()).await;
+
+        {
+            let mut slots = self.slots.lock();
+            let owned = |slot: &Slot| matches!(slot, Slot::Pending(id, _) if *id == fetch_id);
+            match &result {
+                Ok(values) => {
+                    for (key, value) in keys.iter().zip(values) {
+                        let Some(slot) = slots.get_mut(key) else {
+                            continue;
+                        };
+                        if owned(slot) {
+                            self.add_bytes(value);
+                            *slot = Slot::Ready(value.clone());
+                        }
+                    }
+                }
+                Err(_) => {
+                    for key in &keys {
+                        if slots.get(key).is_some_and(owned) {
+                            slots.remove(key);
+                        }
+                    }
+                }
+            }
+        }
+        let _ = done.send(true);
+        result.map(|_| ())
+    }
+
+    fn add_bytes(&self, value: &Value) {
+        if let Some(bytes) = value {
+            self.value_bytes.fetch_add(bytes.len(), Ordering::Relaxed);
+        }
+    }
+
+    fn sub_bytes(&self, value: &Value) {
+        if let Some(bytes) = value {
+            let _ = self
+                .value_bytes
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                    Some(total.saturating_sub(bytes.len()))
+                });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,157 @@
+use super::*;
+use crate::models::Key;
+use std::sync::atomic::AtomicUsize;
+
+/// A source that counts the keys it was asked for and can be told to fail.
+#[derive(Default)]
+struct CountingSource {
+    memory: MemorySource,
+    fetched: AtomicUsize,
+    calls: AtomicUsize,
+    fail: std::sync::atomic::AtomicBool,
+    delay_ms: u64,
+}
+
+impl Source for Arc<CountingSource> {
+    fn get(&self, keys: Vec<Key>) -> BoxFuture<'static, Result<Vec<Value>, DatastoreError>> {
+        let this = self.clone();
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(this.delay_ms)).await;
+            this.calls.fetch_add(1, Ordering::SeqCst);
+            this.fetched.fetch_add(keys.len(), Ordering::SeqCst);
+            if this.fail.load(Ordering::SeqCst) {
+                return Err(DatastoreError::Unavailable("test failure".into()));
+            }
+            this.memory.get(keys).await
+        })
+    }
+}
+
+fn key(text: &str) -> Key {
+    Key::parse(text).unwrap()
+}
+
+fn source_with(values: &[(&str, &str)], delay_ms: u64) -> Arc<CountingSource> {
+    let source = CountingSource {
+        delay_ms,
+        ..Default::default()
+    };
+    let changes: Vec<(Key, Value)> = values
+        .iter()
+        .map(|(k, v)| (key(k), Some(Bytes::copy_from_slice(v.as_bytes()))))
+        .collect();
+    source.memory.apply(&changes);
+    Arc::new(source)
+}
+
+#[tokio::test]
+async fn datastore_reads_each_key_once() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 0);
+    let datastore = Datastore::new(Arc::new(source.clone()));
+
+    let keys = [key("user/1/username"), key("user/2/username")];
+    let first = datastore.get(&keys).await.unwrap();
+    let second = datastore.get(&keys).await.unwrap();
+
+    assert_eq!(first[0].as_deref(), Some(&b"\"admin\""[..]));
+    assert_eq!(first[1], None);
+    assert_eq!(first, second);
+    assert_eq!(source.fetched.load(Ordering::SeqCst), 2);
+    assert_eq!(datastore.len(), 2);
+    assert_eq!(datastore.size(), 7);
+}
+
+#[tokio::test]
+async fn datastore_shares_parallel_fetches() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 50);
+    let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
+
+    let keys = vec![key("user/1/username")];
+    let tasks: Vec<_> = (0..5)
+        .map(|_| {
+            let datastore = datastore.clone();
+            let keys = keys.clone();
+            tokio::spawn(async move { datastore.get(&keys).await })
+        })
+        .collect();
+    for task in tasks {
+        let values = task.await.unwrap().unwrap();
+        assert_eq!(values[0].as_deref(), Some(&b"\"admin\""[..]));
+    }
+    assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn datastore_update_changes_only_cached_keys() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 0);
+    let datastore = Datastore::new(Arc::new(source.clone()));
+    datastore.get(&[key("user/1/username")]).await.unwrap();
+
+    datastore.update(&[
+        (key("user/1/username"), Some(Bytes::from_static(b"\"root\""))),
+        (key("user/2/username"), Some(Bytes::from_static(b"\"other\""))),
+    ]);
+
+    assert_eq!(datastore.len(), 1);
+    let values = datastore.get(&[key("user/1/username")]).await.unwrap();
+    assert_eq!(values[0].as_deref(), Some(&b"\"root\""[..]));
+    assert_eq!(datastore.size(), 6);
+}
+
+#[tokio::test]
+async fn datastore_update_wins_over_running_fetch() {
+    let source = source_with(&[("user/1/username", "\"old\"")], 100);
+    let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
+    let reader = {
+        let datastore = datastore.clone();
+        tokio::spawn(async move { datastore.get(&[key("user/1/username")]).await })
+    };
+
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    datastore.update(&[(key("user/1/username"), Some(Bytes::from_static(b"\"new\"")))]);
+
+    let values = reader.await.unwrap().unwrap();
+    assert_eq!(values[0].as_deref(), Some(&b"\"new\""[..]));
+}
+
+#[tokio::test]
+async fn datastore_reset_forgets_values() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 0);
+    let datastore = Datastore::new(Arc::new(source.clone()));
+    datastore.get(&[key("user/1/username")]).await.unwrap();
+
+    datastore.reset();
+
+    assert!(datastore.is_empty());
+    assert_eq!(datastore.size(), 0);
+    datastore.get(&[key("user/1/username")]).await.unwrap();
+    assert_eq!(source.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn datastore_failed_fetch_is_not_cached() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 0);
+    let datastore = Datastore::new(Arc::new(source.clone()));
+    source.fail.store(true, Ordering::SeqCst);
+
+    assert!(datastore.get(&[key("user/1/username")]).await.is_err());
+    assert!(datastore.is_empty());
+
+    source.fail.store(false, Ordering::SeqCst);
+    let values = datastore.get(&[key("user/1/username")]).await.unwrap();
+    assert_eq!(values[0].as_deref(), Some(&b"\"admin\""[..]));
+}
+
+#[tokio::test]
+async fn datastore_fetch_finishes_after_caller_left() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 50);
+    let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
+    let keys = [key("user/1/username")];
+
+    let cancelled = tokio::time::timeout(std::time::Duration::from_millis(10), datastore.get(&keys));
+    assert!(cancelled.await.is_err(), "the first read should time out");
+
+    let values = datastore.get(&keys).await.unwrap();
+    assert_eq!(values[0].as_deref(), Some(&b"\"admin\""[..]));
+    assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+}
