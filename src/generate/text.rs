@@ -79,7 +79,7 @@ const WORDS: &[&str] = &[
     "assembly", "board", "members", "proposal", "decides", "shall", "budget", "year",
     "committee", "report", "the", "of", "and", "to", "in", "for", "with", "public", "local",
     "support", "funding", "project", "measures", "until", "review", "council", "transparent",
-    "process", "goal", "citizens", "support", "regional", "network", "annual", "plan",
+    "process", "goal", "citizens", "strategy", "regional", "network", "annual", "plan",
 ];
 
 /// Returns a motion title such as "Expand bicycle lanes".

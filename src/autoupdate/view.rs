@@ -1,0 +1,346 @@
+//! `ViewState`: the resolved keys and values of one request for one viewer, updated
+//! incrementally. A change costs work for the keys it touches and the branches of the
+//! request it adds or removes, not for the whole request.
+//!
+//! Every field set of the request is applied to objects with a reference count. A key
+//! stays while some applied field set contains it; a relation key applies its nested
+//! field set to each object its value points to. When a value changes, only the
+//! difference between old and new targets is applied or removed.
+
+use super::AutoupdateError;
+use crate::datastore::{Datastore, Value};
+use crate::keysbuilder::{FieldSetId, Request};
+use crate::models::{Fqid, Key};
+use crate::restrict::{Restricter, Viewer};
+use hashbrown::{HashMap, HashSet};
+use smallvec::SmallVec;
+use std::sync::Arc;
+
+#[derive(Debug)]
+struct KeyState {
+    /// How many applied field sets contain this key. Zero only within a transaction,
+    /// before the key is dropped at its end.
+    refs: u32,
+    /// Nested field sets applied to the objects this key's value points to.
+    follows: SmallVec<[FieldSetId; 1]>,
+    /// The restricted value, as last sent to subscribers.
+    value: Value,
+}
+
+/// The keys of a view and their values.
+pub struct ViewState {
+    request: Arc<Request>,
+    viewer: Viewer,
+    keys: HashMap<Key, KeyState>,
+    applied: HashMap<(FieldSetId, Fqid), u32>,
+}
+
+/// What one transaction changed for subscribers, and which keys left the view.
+#[derive(Default)]
+pub struct Changes {
+    /// Keys whose value subscribers must get, sorted; `None` means the value is gone.
+    pub values: Vec<(Key, Value)>,
+    /// Keys that left the view, including keys that joined and left within the
+    /// transaction. Each of them was passed to `on_added` before.
+    pub removed: Vec<Key>,
+}
+
+/// The state of a key before the running transaction touched it.
+enum Before {
+    New,
+    Existing(Value),
+}
+
+/// The bookkeeping of one transaction.
+#[derive(Default)]
+struct Txn {
+    before: HashMap<Key, Before>,
+    to_read: Vec<Key>,
+    pending_read: HashSet<Key>,
+    /// Follows added to keys whose value is still to be read; their old targets are empty.
+    fresh_follows: HashSet<(Key, FieldSetId)>,
+}
+
+impl Txn {
+    fn touch(&mut self, key: Key, state: Option<&KeyState>) {
+        self.before.entry(key).or_insert_with(|| match state {
+            Some(state) => Before::Existing(state.value.clone()),
+            None => Before::New,
+        });
+    }
+
+    fn read(&mut self, key: Key) {
+        if self.pending_read.insert(key) {
+            self.to_read.push(key);
+        }
+    }
+}
+
+/// Reads values from the datastore and passes them through the restriction stage.
+pub struct Reader<'a> {
+    pub datastore: &'a Datastore,
+    pub restricter: &'a dyn Restricter,
+}
+
+impl Reader<'_> {
+    async fn read(&self, viewer: Viewer, keys: &[Key]) -> Result<Vec<(Key, Value)>, AutoupdateError> {
+        let values = self.datastore.get(keys).await?;
+        let mut pairs: Vec<(Key, Value)> = keys.iter().copied().zip(values).collect();
+        self.restricter.restrict(viewer, &mut pairs).await?;
+        Ok(pairs)
+    }
+}
+
+impl ViewState {
+    pub fn new(request: Arc<Request>, viewer: Viewer) -> ViewState {
+        ViewState {
+            request,
+            viewer,
+            keys: HashMap::new(),
+            applied: HashMap::new(),
+        }
+    }
+
+    /// Resolves the request from scratch. Every key with a value is in the returned
+    /// changes.
+    pub async fn resolve(
+        &mut self,
+        reader: &Reader<'_>,
+        on_added: &mut (dyn FnMut(&[Key]) + Send),
+    ) -> Result<Changes, AutoupdateError> {
+        let mut txn = Txn::default();
+        let request = self.request.clone();
+        for root in request.roots() {
+            for &id in &root.ids {
+                self.apply(&mut txn, root.field_set, Fqid::new(root.collection, id))?;
+            }
+        }
+        self.run(txn, reader, on_added).await
+    }
+
+    /// Reads the given keys again and follows what changed. Keys this view does not
+    /// contain are ignored.
+    pub async fn update(
+        &mut self,
+        changed: &[Key],
+        reader: &Reader<'_>,
+        on_added: &mut (dyn FnMut(&[Key]) + Send),
+    ) -> Result<Changes, AutoupdateError> {
+        let mut txn = Txn::default();
+        for &key in changed {
+            if let Some(state) = self.keys.get(&key) {
+                txn.touch(key, Some(state));
+                txn.read(key);
+            }
+        }
+        self.run(txn, reader, on_added).await
+    }
+
+    /// Every key that has a value, with it, sorted by key.
+    pub fn values(&self) -> Vec<(Key, Value)> {
+        let mut values: Vec<(Key, Value)> = self
+            .keys
+            .iter()
+            .filter(|(_, state)| state.value.is_some())
+            .map(|(key, state)| (*key, state.value.clone()))
+            .collect();
+        values.sort_unstable_by_key(|(key, _)| *key);
+        values
+    }
+
+    /// Every key of the view.
+    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.keys.keys().copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Reads pending keys in rounds, one datastore call per round, until no key is left
+    /// to read. `on_added` gets the new keys of each round before their values are read,
+    /// so that a change arriving meanwhile reaches this view.
+    async fn run(
+        &mut self,
+        mut txn: Txn,
+        reader: &Reader<'_>,
+        on_added: &mut (dyn FnMut(&[Key]) + Send),
+    ) -> Result<Changes, AutoupdateError> {
+        while !txn.to_read.is_empty() {
+            let keys = std::mem::take(&mut txn.to_read);
+            txn.pending_read.clear();
+
+            let round_added: Vec<Key> = keys
+                .iter()
+                .copied()
+                .filter(|key| matches!(txn.before.get(key), Some(Before::New)))
+                .collect();
+            on_added(&round_added);
+
+            for (key, value) in reader.read(self.viewer, &keys).await? {
+                self.set_value(&mut txn, key, value)?;
+            }
+        }
+        Ok(self.finish(txn))
+    }
+
+    /// Stores a read value and applies or removes the nested field sets of the targets
+    /// that changed.
+    fn set_value(&mut self, txn: &mut Txn, key: Key, value: Value) -> Result<(), AutoupdateError> {
+        let Some(state) = self.keys.get_mut(&key) else {
+            return Ok(());
+        };
+        let old = std::mem::replace(&mut state.value, value);
+        if state.follows.is_empty() {
+            return Ok(());
+        }
+
+        let follows = state.follows.clone();
+        let new = state.value.clone();
+        for field_set in follows {
+            let old_targets = if txn.fresh_follows.remove(&(key, field_set)) {
+                SmallVec::new()
+            } else {
+                self.targets(key, field_set, &old)?
+            };
+            let new_targets = self.targets(key, field_set, &new)?;
+            for target in &new_targets {
+                if !old_targets.contains(target) {
+                    self.apply(txn, field_set, *target)?;
+                }
+            }
+            for target in &old_targets {
+                if !new_targets.contains(target) {
+                    self.unapply(txn, field_set, *target)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The distinct objects a value points to, followed as the field set says.
+    fn targets(
+        &self,
+        key: Key,
+        field_set: FieldSetId,
+        value: &Value,
+    ) -> Result<SmallVec<[Fqid; 4]>, AutoupdateError> {
+        let Some(raw) = value else {
+            return Ok(SmallVec::new());
+        };
+        let Some(follow) = self.request.field_set(field_set).follow else {
+            return Ok(SmallVec::new());
+        };
+        let mut targets =
+            Request::targets(follow, raw).map_err(|error| AutoupdateError::Value { key, error })?;
+        if targets.len() > 1 {
+            let mut seen = HashSet::with_capacity(targets.len());
+            targets.retain(|target| seen.insert(*target));
+        }
+        Ok(targets)
+    }
+
+    fn apply(&mut self, txn: &mut Txn, field_set: FieldSetId, fqid: Fqid) -> Result<(), AutoupdateError> {
+        let count = self.applied.entry((field_set, fqid)).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            return Ok(());
+        }
+
+        let request = self.request.clone();
+        for requested in request.field_set(field_set).fields_for(fqid.collection) {
+            let key = Key::new(requested.field, fqid.id);
+            txn.touch(key, self.keys.get(&key));
+            let state = self.keys.entry(key).or_insert_with(|| {
+                txn.read(key);
+                KeyState {
+                    refs: 0,
+                    follows: SmallVec::new(),
+                    value: None,
+                }
+            });
+            state.refs += 1;
+
+            let Some(nested) = requested.follow else {
+                continue;
+            };
+            state.follows.push(nested);
+            if txn.pending_read.contains(&key) {
+                txn.fresh_follows.insert((key, nested));
+                continue;
+            }
+            let value = state.value.clone();
+            for target in self.targets(key, nested, &value)? {
+                self.apply(txn, nested, target)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn unapply(&mut self, txn: &mut Txn, field_set: FieldSetId, fqid: Fqid) -> Result<(), AutoupdateError> {
+        let Some(count) = self.applied.get_mut(&(field_set, fqid)) else {
+            return Ok(());
+        };
+        *count -= 1;
+        if *count > 0 {
+            return Ok(());
+        }
+        self.applied.remove(&(field_set, fqid));
+
+        let request = self.request.clone();
+        for requested in request.field_set(field_set).fields_for(fqid.collection) {
+            let key = Key::new(requested.field, fqid.id);
+            let Some(state) = self.keys.get_mut(&key) else {
+                continue;
+            };
+            txn.before.entry(key).or_insert_with(|| Before::Existing(state.value.clone()));
+            state.refs -= 1;
+
+            let Some(nested) = requested.follow else {
+                continue;
+            };
+            if let Some(position) = state.follows.iter().position(|f| *f == nested) {
+                state.follows.swap_remove(position);
+            }
+            if txn.fresh_follows.remove(&(key, nested)) {
+                continue;
+            }
+            let value = state.value.clone();
+            for target in self.targets(key, nested, &value)? {
+                self.unapply(txn, nested, target)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops keys that no field set contains anymore and collects what subscribers get:
+    /// new keys with a value, and changed values of kept keys. Keys that left the view
+    /// are not sent, since the client may still hold them through another request.
+    fn finish(&mut self, txn: Txn) -> Changes {
+        let mut values = Vec::new();
+        let mut removed = Vec::new();
+        for (key, before) in txn.before {
+            let Some(state) = self.keys.get(&key) else {
+                continue;
+            };
+            if state.refs == 0 {
+                self.keys.remove(&key);
+                removed.push(key);
+                continue;
+            }
+            match before {
+                Before::New if state.value.is_some() => values.push((key, state.value.clone())),
+                Before::Existing(old) if old != state.value => {
+                    values.push((key, state.value.clone()))
+                }
+                _ => {}
+            }
+        }
+        values.sort_unstable_by_key(|(key, _)| *key);
+        Changes { values, removed }
+    }
+}
