@@ -4,6 +4,7 @@
 mod json;
 mod memory;
 mod postgres;
+pub mod schema;
 
 pub use json::{compact_json, validate_json};
 pub use memory::MemorySource;

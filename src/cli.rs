@@ -1,0 +1,122 @@
+//! The tool subcommands: health check, loading data, generating data and the demo.
+
+use crate::config::Config;
+use crate::datastore::schema;
+use crate::generate::{generate as generate_data, GenerateOptions};
+use anyhow::{bail, Context};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Logs to standard error; `RUST_LOG` sets the filter, `info` by default.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Asks the service on this machine for its health and fails unless it is healthy.
+pub async fn health() -> anyhow::Result<()> {
+    let port = std::env::var("AUTOUPDATE_PORT").unwrap_or_else(|_| "9012".into());
+    let check = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>()?))
+            .await
+            .with_context(|| format!("connect to 127.0.0.1:{port}"))?;
+        stream
+            .write_all(b"GET /system/autoupdate/health HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        anyhow::Ok(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(5), check)
+        .await
+        .context("health check timed out after 5s")??;
+
+    let status_ok = response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().trim();
+    if !status_ok || body != r#"{"healthy": true}"# {
+        bail!("service is not healthy: {}", response.lines().next().unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Loads an export file into the datastore named by the DATABASE_* variables.
+pub async fn load(file: &std::path::Path, replace: bool) -> anyhow::Result<()> {
+    let text = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
+    let export: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("parse {}", file.display()))?;
+    let config = Config::from_env()?;
+    let mut client = config.postgres.connect().await.with_context(|| {
+        format!(
+            "connect to PostgreSQL at {}:{} as {}",
+            config.postgres.host, config.postgres.port, config.postgres.user
+        )
+    })?;
+    let count = schema::load_export(&mut client, &export, replace).await?;
+    tracing::info!(objects = count, database = %config.postgres.database, "export loaded");
+    Ok(())
+}
+
+/// The options of `generate`.
+#[derive(clap::Args)]
+pub struct GenerateArgs {
+    /// Number of meetings.
+    #[arg(long, default_value_t = 1)]
+    pub meetings: usize,
+    /// Participants per meeting.
+    #[arg(long, default_value_t = 20)]
+    pub users: usize,
+    /// Motions per meeting.
+    #[arg(long, default_value_t = 10)]
+    pub motions: usize,
+    /// Seed of the random choices; the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Use the large-meeting scale of the benchmarks; the other options are ignored.
+    #[arg(long)]
+    pub large: bool,
+}
+
+/// Prints generated data as JSON.
+pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
+    let options = if args.large {
+        GenerateOptions::large_meeting()
+    } else {
+        GenerateOptions {
+            meetings: args.meetings,
+            users: args.users,
+            motions: args.motions,
+            seed: args.seed,
+            ..GenerateOptions::small()
+        }
+    };
+    let data = generate_data(&options);
+    let stdout = std::io::stdout();
+    serde_json::to_writer(stdout.lock(), &data)?;
+    println!();
+    Ok(())
+}
+
+/// Runs the demo on 127.0.0.1 and the port of AUTOUPDATE_PORT.
+pub async fn demo() -> anyhow::Result<()> {
+    let port: u16 = std::env::var("AUTOUPDATE_PORT")
+        .ok()
+        .map(|text| text.parse())
+        .transpose()
+        .context("AUTOUPDATE_PORT is not a port number")?
+        .unwrap_or(9012);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("listen on 127.0.0.1:{port}"))?;
+    let autoupdate = crate::demo::start();
+    eprintln!(
+        "Demo meeting on http://127.0.0.1:{port}; every request is served as user 1. Try:\n  \
+         curl -N 'http://127.0.0.1:{port}/system/autoupdate?k=speaker/1/begin_time,speaker/2/begin_time,speaker/2/end_time'"
+    );
+    crate::service::serve(listener, autoupdate, true, crate::service::shutdown_signal()).await?;
+    Ok(())
+}

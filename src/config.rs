@@ -1,0 +1,308 @@
+//! The service's settings: every environment variable with its default and help text in
+//! one table, read once at start-up into a typed `Config`.
+
+use crate::datastore::PostgresConfig;
+use crate::messagebus::RedisConfig;
+use std::time::Duration;
+
+/// An environment variable the service reads.
+pub struct Variable {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+/// Every variable, in the order the documentation lists them.
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "AUTOUPDATE_HOST",
+        default: "0.0.0.0",
+        help: "Address the service listens on.",
+    },
+    Variable {
+        name: "AUTOUPDATE_PORT",
+        default: "9012",
+        help: "Port the service listens on.",
+    },
+    Variable {
+        name: "MESSAGE_BUS_HOST",
+        default: "localhost",
+        help: "Host of the Redis server.",
+    },
+    Variable {
+        name: "MESSAGE_BUS_PORT",
+        default: "6379",
+        help: "Port of the Redis server.",
+    },
+    Variable {
+        name: "DATABASE_HOST",
+        default: "localhost",
+        help: "Host of the PostgreSQL datastore.",
+    },
+    Variable {
+        name: "DATABASE_PORT",
+        default: "5432",
+        help: "Port of the PostgreSQL datastore.",
+    },
+    Variable {
+        name: "DATABASE_NAME",
+        default: "openslides",
+        help: "Name of the PostgreSQL database.",
+    },
+    Variable {
+        name: "DATABASE_USER",
+        default: "openslides",
+        help: "PostgreSQL user.",
+    },
+    Variable {
+        name: "DATABASE_PASSWORD_FILE",
+        default: "/run/secrets/postgres_password",
+        help: "File that contains the PostgreSQL password. With OPENSLIDES_DEVELOPMENT the password is `openslides` and the file is not read.",
+    },
+    Variable {
+        name: "OPENSLIDES_DEVELOPMENT",
+        default: "false",
+        help: "Use the public development secrets instead of reading secret files.",
+    },
+    Variable {
+        name: "AUTH_FAKE",
+        default: "false",
+        help: "Serve every request as user 1 and skip authentication. The service does not start without it yet, because user authentication and restriction are not implemented.",
+    },
+    Variable {
+        name: "CACHE_RESET",
+        default: "24h",
+        help: "How often the cache of datastore values is emptied, as seconds or a duration such as `90m`.",
+    },
+];
+
+/// A setting that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid value {value:?} for {name}: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("read the PostgreSQL password from {path} (set by DATABASE_PASSWORD_FILE): {error}. Provide the file or set OPENSLIDES_DEVELOPMENT=true")]
+    PasswordFile { path: String, error: std::io::Error },
+}
+
+/// The typed settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub redis: RedisConfig,
+    pub postgres: PostgresConfig,
+    pub development: bool,
+    pub auth_fake: bool,
+    pub cache_reset: Duration,
+}
+
+impl Config {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which returns a variable's value if it is set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let reader = Reader { lookup: &lookup };
+        let development = reader.bool("OPENSLIDES_DEVELOPMENT")?;
+        let password = if development {
+            "openslides".to_string()
+        } else {
+            let path = reader.text("DATABASE_PASSWORD_FILE");
+            std::fs::read_to_string(&path)
+                .map_err(|error| ConfigError::PasswordFile { path, error })?
+        };
+
+        Ok(Config {
+            host: reader.text("AUTOUPDATE_HOST"),
+            port: reader.port("AUTOUPDATE_PORT")?,
+            redis: RedisConfig {
+                host: reader.text("MESSAGE_BUS_HOST"),
+                port: reader.port("MESSAGE_BUS_PORT")?,
+            },
+            postgres: PostgresConfig {
+                host: reader.text("DATABASE_HOST"),
+                port: reader.port("DATABASE_PORT")?,
+                database: reader.text("DATABASE_NAME"),
+                user: reader.text("DATABASE_USER"),
+                password,
+            },
+            development,
+            auth_fake: reader.bool("AUTH_FAKE")?,
+            cache_reset: reader.duration("CACHE_RESET")?,
+        })
+    }
+}
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Reader<'_> {
+    fn variable(name: &str) -> &'static Variable {
+        VARIABLES
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("{name} is missing in config::VARIABLES"))
+    }
+
+    /// The value, or the default when the variable is unset or empty.
+    fn text(&self, name: &str) -> String {
+        match (self.lookup)(name) {
+            Some(value) if !value.is_empty() => value,
+            _ => Reader::variable(name).default.to_string(),
+        }
+    }
+
+    fn invalid(&self, name: &str, reason: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            name: Reader::variable(name).name,
+            value: self.text(name),
+            reason: reason.into(),
+        }
+    }
+
+    fn bool(&self, name: &str) -> Result<bool, ConfigError> {
+        parse_bool(&self.text(name)).ok_or_else(|| self.invalid(name, "expected true or false"))
+    }
+
+    fn port(&self, name: &str) -> Result<u16, ConfigError> {
+        self.text(name)
+            .parse()
+            .map_err(|_| self.invalid(name, "expected a port number"))
+    }
+
+    fn duration(&self, name: &str) -> Result<Duration, ConfigError> {
+        parse_duration(&self.text(name)).map_err(|reason| self.invalid(name, reason))
+    }
+}
+
+/// Parses a boolean the way Go's `strconv.ParseBool` does.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses a duration: a plain integer is seconds; otherwise a sequence of numbers with
+/// the units `ns`, `us`, `ms`, `s`, `m` and `h`, such as `1h30m` or `1.5s`, as in Go.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("missing unit in {text:?}"))?;
+        let number: f64 = rest[..number_len]
+            .parse()
+            .map_err(|_| format!("invalid number in {text:?}"))?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds_per_unit = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            unit => return Err(format!("unknown unit {unit:?} in {text:?}")),
+        };
+        total += number * seconds_per_unit;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn config_defaults_match_the_go_service() {
+        let config = config(&[("OPENSLIDES_DEVELOPMENT", "true")]).unwrap();
+        assert_eq!(config.port, 9012);
+        assert_eq!(config.redis.host, "localhost");
+        assert_eq!(config.redis.port, 6379);
+        assert_eq!(config.postgres.host, "localhost");
+        assert_eq!(config.postgres.port, 5432);
+        assert_eq!(config.postgres.database, "openslides");
+        assert_eq!(config.postgres.user, "openslides");
+        assert_eq!(config.postgres.password, "openslides");
+        assert_eq!(config.cache_reset, Duration::from_secs(24 * 3600));
+        assert!(!config.auth_fake);
+    }
+
+    #[test]
+    fn config_reads_password_file() {
+        let path = std::env::temp_dir().join(format!("autoupdate-password-{}", std::process::id()));
+        std::fs::write(&path, "secret").unwrap();
+        let config = config(&[("DATABASE_PASSWORD_FILE", path.to_str().unwrap())]).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(config.postgres.password, "secret");
+    }
+
+    #[test]
+    fn config_missing_password_file_names_variable() {
+        let error = config(&[("DATABASE_PASSWORD_FILE", "/nonexistent/password")]).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("/nonexistent/password"), "{message}");
+        assert!(message.contains("DATABASE_PASSWORD_FILE"), "{message}");
+    }
+
+    #[test]
+    fn config_rejects_invalid_values() {
+        let dev = ("OPENSLIDES_DEVELOPMENT", "true");
+        assert!(config(&[dev, ("AUTOUPDATE_PORT", "abc")]).is_err());
+        assert!(config(&[dev, ("AUTH_FAKE", "yes")]).is_err());
+        let error = config(&[dev, ("CACHE_RESET", "10x")]).unwrap_err();
+        assert!(error.to_string().contains("CACHE_RESET"), "{error}");
+    }
+
+    #[test]
+    fn duration_parses_go_forms() {
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5").is_ok());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn every_variable_is_documented_once() {
+        let mut names: Vec<&str> = VARIABLES.iter().map(|v| v.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), VARIABLES.len());
+        assert!(VARIABLES.iter().all(|v| !v.help.is_empty()));
+    }
+}

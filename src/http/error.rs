@@ -1,0 +1,73 @@
+//! The one place that turns errors into HTTP statuses and the error JSON of OpenSlides:
+//! `{"error": {"type": ..., "msg": ...}}`.
+
+use crate::autoupdate::AutoupdateError;
+use crate::keysbuilder::RequestError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+/// The message of internal errors; their details go to the log only.
+const INTERNAL_MESSAGE: &str = "Something went wrong on the server. The admin is already informed.";
+
+/// An error as the client gets it.
+#[derive(Debug)]
+pub struct ErrorResponse {
+    pub status: StatusCode,
+    pub error_type: &'static str,
+    pub message: String,
+}
+
+impl ErrorResponse {
+    pub fn new(status: StatusCode, error_type: &'static str, message: impl Into<String>) -> Self {
+        ErrorResponse {
+            status,
+            error_type,
+            message: message.into(),
+        }
+    }
+
+    /// An internal error: logged with its cause, sent without it.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        ErrorResponse::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", INTERNAL_MESSAGE)
+    }
+
+    /// The error JSON followed by a newline.
+    pub fn body(&self) -> Bytes {
+        let json = serde_json::json!({"error": {"type": self.error_type, "msg": self.message}});
+        let mut text = json.to_string();
+        text.push('\n');
+        Bytes::from(text)
+    }
+}
+
+impl From<RequestError> for ErrorResponse {
+    fn from(error: RequestError) -> Self {
+        ErrorResponse::new(StatusCode::BAD_REQUEST, error.error_type(), error.to_string())
+    }
+}
+
+impl From<AutoupdateError> for ErrorResponse {
+    fn from(error: AutoupdateError) -> Self {
+        match error {
+            AutoupdateError::Value { .. } => {
+                ErrorResponse::new(StatusCode::BAD_REQUEST, "ValueError", error.to_string())
+            }
+            AutoupdateError::Datastore(_) | AutoupdateError::Restrict(_) => {
+                ErrorResponse::internal(&error)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ErrorResponse {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.body()).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        response
+    }
+}

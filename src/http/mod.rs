@@ -1,0 +1,233 @@
+//! The HTTP API: routing, the autoupdate handlers and health.
+
+mod error;
+
+pub use error::ErrorResponse;
+
+use crate::autoupdate::{Autoupdate, Connection};
+use crate::keysbuilder::Request;
+use crate::restrict::Viewer;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub autoupdate: Autoupdate,
+    /// Serve every public request as user 1 without authentication.
+    pub auth_fake: bool,
+    /// Turns true when the service shuts down; open streams end then.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The routes of the service.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/system/autoupdate", any(public_autoupdate))
+        .route("/internal/autoupdate", any(internal_autoupdate))
+        .route("/system/autoupdate/health", get(health))
+        .with_state(state)
+}
+
+/// Serves the routes on `listener` until `shutdown` completes. Connections may use
+/// HTTP/1.1 or HTTP/2 with prior knowledge.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn health() -> Response {
+    let mut response = "{\"healthy\": true}\n".into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    response
+}
+
+/// The query parameters of an autoupdate request.
+#[derive(Default)]
+struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    fn parse(raw: Option<String>) -> Query {
+        let pairs = raw
+            .as_deref()
+            .map(|raw| form_urlencoded::parse(raw.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Query { pairs }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.pairs.iter().any(|(key, _)| key == name)
+    }
+
+    /// The first value of a parameter, or "" when it is missing.
+    fn get(&self, name: &str) -> &str {
+        self.pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+}
+
+async fn public_autoupdate(
+    State(state): State<AppState>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !state.auth_fake {
+        return ErrorResponse::new(
+            StatusCode::FORBIDDEN,
+            "auth",
+            "authentication is not available; the service must run with AUTH_FAKE=true",
+        )
+        .into_response();
+    }
+    let viewer = Viewer { user_id: 1 };
+    autoupdate(state, method, Query::parse(query), &headers, body, viewer).await
+}
+
+async fn internal_autoupdate(
+    State(state): State<AppState>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query = Query::parse(query);
+    let raw_user_id = query.get("user_id");
+    let Ok(user_id) = raw_user_id.parse::<u64>() else {
+        return ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("user_id has to be a non-negative integer, not {raw_user_id:?}"),
+        )
+        .into_response();
+    };
+    autoupdate(state, method, query, &headers, body, Viewer { user_id }).await
+}
+
+async fn autoupdate(
+    state: AppState,
+    method: Method,
+    query: Query,
+    headers: &HeaderMap,
+    body: Bytes,
+    viewer: Viewer,
+) -> Response {
+    match handle_autoupdate(state, method, query, headers, body, viewer).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle_autoupdate(
+    state: AppState,
+    method: Method,
+    query: Query,
+    headers: &HeaderMap,
+    body: Bytes,
+    viewer: Viewer,
+) -> Result<Response, ErrorResponse> {
+    if method != Method::GET && method != Method::POST {
+        return Err(ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request: only GET or POST requests are supported",
+        ));
+    }
+    reject_unsupported(&query, headers)?;
+
+    let request = Arc::new(Request::parse(&body, query.get("k"))?);
+    if query.has("single") {
+        let message = state.autoupdate.single(viewer, request).await?;
+        return Ok(stream_response(Body::from(message)));
+    }
+
+    let connection = state.autoupdate.connect(viewer, request).await?;
+    Ok(stream_response(stream_body(connection, state.shutdown)))
+}
+
+/// Rejects parameters of features this service does not have yet, so that a client gets
+/// an error instead of an answer in a different format.
+fn reject_unsupported(query: &Query, headers: &HeaderMap) -> Result<(), ErrorResponse> {
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/"));
+    for (name, present) in [
+        ("position", query.has("position")),
+        ("compress", query.has("compress")),
+        ("longpolling", query.has("longpolling") || multipart),
+    ] {
+        if present {
+            return Err(ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("Invalid request: {name} is not supported by this version of the service"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn stream_response(body: Body) -> Response {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, max-age=0"),
+    );
+    response
+}
+
+/// The messages of a connection as a response body: the first message, then one line
+/// per change. An error ends the body with one error line; shutdown ends it at once.
+fn stream_body(mut connection: Connection, shutdown: watch::Receiver<bool>) -> Body {
+    let first = connection.take_first();
+    let stream = futures::stream::unfold(
+        (Some(connection), first, shutdown),
+        |(connection, first, mut shutdown)| async move {
+            if let Some(first) = first {
+                return Some((Ok::<_, std::convert::Infallible>(first), (connection, None, shutdown)));
+            }
+            let mut connection = connection?;
+            if *shutdown.borrow() {
+                return None;
+            }
+            let result = tokio::select! {
+                result = connection.next() => Some(result),
+                _ = shutdown.wait_for(|stop| *stop) => None,
+            };
+            match result? {
+                Ok(message) => Some((Ok(message), (Some(connection), None, shutdown))),
+                Err(error) => {
+                    let line = ErrorResponse::from(error).body();
+                    Some((Ok(line), (None, None, shutdown)))
+                }
+            }
+        },
+    );
+    Body::from_stream(stream)
+}

@@ -1,0 +1,129 @@
+//! The Redis message bus: the datastore writer announces every change on the stream
+//! `ModifiedFields` as pairs of `collection/id/field` and JSON value.
+
+mod parse;
+
+pub use parse::{parse_modified_fields, parse_xread, StreamEntry, StreamParseError};
+
+use crate::autoupdate::Autoupdate;
+use redis::aio::MultiplexedConnection;
+use std::time::Duration;
+
+/// The stream of changed fields.
+pub const MODIFIED_FIELDS: &str = "ModifiedFields";
+
+/// Entries read per XREAD.
+const READ_COUNT: usize = 100;
+
+/// How long one XREAD blocks on the server before it returns empty.
+const BLOCK: Duration = Duration::from_secs(5);
+
+/// How to reach Redis.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    pub host: String,
+    pub port: u16,
+}
+
+impl RedisConfig {
+    fn url(&self) -> String {
+        format!("redis://{}:{}/", self.host, self.port)
+    }
+
+    /// Opens a connection whose commands time out, so that a lost server cannot block a
+    /// reader forever.
+    pub async fn connect(&self) -> redis::RedisResult<MultiplexedConnection> {
+        let client = redis::Client::open(self.url())?;
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Duration::from_secs(5))
+            .set_response_timeout(BLOCK + Duration::from_secs(5));
+        client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+}
+
+/// Reads `ModifiedFields` and hands every change to the autoupdate core, from the newest
+/// entry at start on. Runs until the task is dropped; after an error it reconnects and
+/// continues from the last entry it read.
+pub async fn run(config: RedisConfig, autoupdate: Autoupdate) {
+    let mut last_id: Option<String> = None;
+    let mut failures = 0u32;
+    loop {
+        match read_stream(&config, &autoupdate, &mut last_id).await {
+            Ok(()) => failures = 0,
+            Err(err) => {
+                failures += 1;
+                let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
+                if failures == 1 || failures % 50 == 0 {
+                    tracing::warn!(error = %err, failures, "reading the Redis stream {MODIFIED_FIELDS} failed; retrying");
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+async fn read_stream(
+    config: &RedisConfig,
+    autoupdate: &Autoupdate,
+    last_id: &mut Option<String>,
+) -> redis::RedisResult<()> {
+    let mut connection = config.connect().await?;
+    if last_id.is_none() {
+        *last_id = Some(newest_id(&mut connection).await?);
+        tracing::info!(id = last_id.as_deref(), "reading Redis stream {MODIFIED_FIELDS}");
+    }
+
+    loop {
+        let id = last_id.clone().unwrap_or_else(|| "0-0".into());
+        let reply: redis::Value = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(READ_COUNT)
+            .arg("BLOCK")
+            .arg(BLOCK.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(MODIFIED_FIELDS)
+            .arg(&id)
+            .query_async(&mut connection)
+            .await?;
+
+        let entries = match parse_xread(&reply, MODIFIED_FIELDS) {
+            Ok(entries) => entries,
+            Err(err) => {
+                tracing::error!(error = %err, "invalid reply to XREAD on {MODIFIED_FIELDS}");
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::TypeError,
+                    "invalid XREAD reply",
+                )));
+            }
+        };
+
+        for entry in entries {
+            let changes = parse_modified_fields(&entry, |problem| {
+                tracing::warn!(entry = %entry.id, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
+            });
+            if !changes.is_empty() {
+                autoupdate.apply_update(&changes);
+            }
+            *last_id = Some(entry.id);
+        }
+    }
+}
+
+/// The id of the stream's newest entry, or `0-0` when the stream is empty or missing.
+async fn newest_id(connection: &mut MultiplexedConnection) -> redis::RedisResult<String> {
+    let reply: redis::Value = redis::cmd("XREVRANGE")
+        .arg(MODIFIED_FIELDS)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(connection)
+        .await?;
+    let entries = parse::parse_entries(&reply).unwrap_or_default();
+    Ok(entries
+        .into_iter()
+        .next()
+        .map_or_else(|| "0-0".to_string(), |entry| entry.id))
+}
