@@ -306,3 +306,17 @@ mod tests {
         assert!(VARIABLES.iter().all(|v| !v.help.is_empty()));
     }
 }
+
+#[cfg(test)]
+mod readme_tests {
+    use super::VARIABLES;
+
+    #[test]
+    fn readme_documents_every_variable() {
+        let readme = include_str!("../README.md");
+        for variable in VARIABLES {
+            let row = format!("| `{}` | `{}` |", variable.name, variable.default);
+            assert!(readme.contains(&row), "README lacks the row for {}: {row}", variable.name);
+        }
+    }
+}
