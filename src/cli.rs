@@ -39,7 +39,10 @@ pub async fn health() -> anyhow::Result<()> {
     let status_ok = response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200");
     let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().trim();
     if !status_ok || body != r#"{"healthy": true}"# {
-        bail!("service is not healthy: {}", response.lines().next().unwrap_or_default());
+        bail!(
+            "service is not healthy: {}",
+            response.lines().next().unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -117,6 +120,12 @@ pub async fn demo() -> anyhow::Result<()> {
         "Demo meeting on http://127.0.0.1:{port}; every request is served as user 1. Try:\n  \
          curl -N 'http://127.0.0.1:{port}/system/autoupdate?k=speaker/1/begin_time,speaker/2/begin_time,speaker/2/end_time'"
     );
-    crate::service::serve(listener, autoupdate, true, crate::service::shutdown_signal()).await?;
+    crate::service::serve(
+        listener,
+        autoupdate,
+        true,
+        crate::service::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }

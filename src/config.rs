@@ -316,7 +316,11 @@ mod readme_tests {
         let readme = include_str!("../README.md");
         for variable in VARIABLES {
             let row = format!("| `{}` | `{}` |", variable.name, variable.default);
-            assert!(readme.contains(&row), "README lacks the row for {}: {row}", variable.name);
+            assert!(
+                readme.contains(&row),
+                "README lacks the row for {}: {row}",
+                variable.name
+            );
         }
     }
 }

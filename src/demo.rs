@@ -37,7 +37,11 @@ struct Simulation {
 }
 
 impl Simulation {
-    fn from_export(export: &serde_json::Value, source: MemorySource, autoupdate: Autoupdate) -> Self {
+    fn from_export(
+        export: &serde_json::Value,
+        source: MemorySource,
+        autoupdate: Autoupdate,
+    ) -> Self {
         let speakers = export["list_of_speakers"]
             .as_object()
             .into_iter()
@@ -112,15 +116,24 @@ impl Simulation {
         };
         match step % 10 {
             0 => vec![
-                (field("projector_countdown", id, "running"), value(json!(true))),
+                (
+                    field("projector_countdown", id, "running"),
+                    value(json!(true)),
+                ),
                 (
                     field("projector_countdown", id, "countdown_time"),
                     value(json!(unix_now() as f64 + default_time)),
                 ),
             ],
             5 => vec![
-                (field("projector_countdown", id, "running"), value(json!(false))),
-                (field("projector_countdown", id, "countdown_time"), value(json!(default_time))),
+                (
+                    field("projector_countdown", id, "running"),
+                    value(json!(false)),
+                ),
+                (
+                    field("projector_countdown", id, "countdown_time"),
+                    value(json!(default_time)),
+                ),
             ],
             _ => Vec::new(),
         }

@@ -1,6 +1,10 @@
 //! The OpenSlides autoupdate service: streams datastore values, restricted per user, and
 //! every later change to them.
 
+// Input must never panic the service: unwrap and expect are for tests and start-up only,
+// where each use is allowed by name.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod autoupdate;
 pub mod cli;
 pub mod config;

@@ -32,10 +32,22 @@ const PENDING: &[(&str, u64, &str)] = &[
     ("17_participant_list", 0, "restriction rules"),
     ("17_participant_list", 2, "restriction rules"),
     ("17_participant_list", 3, "restriction rules"),
-    ("20_projector_detail", 0, "restriction rules and projector slides"),
+    (
+        "20_projector_detail",
+        0,
+        "restriction rules and projector slides",
+    ),
     ("20_projector_detail", 1, "projector slides"),
-    ("20_projector_detail", 2, "restriction rules and projector slides"),
-    ("20_projector_detail", 3, "restriction rules and projector slides"),
+    (
+        "20_projector_detail",
+        2,
+        "restriction rules and projector slides",
+    ),
+    (
+        "20_projector_detail",
+        3,
+        "restriction rules and projector slides",
+    ),
     ("21_poll_list", 0, "restriction rules"),
     ("21_poll_list", 2, "restriction rules"),
     ("21_poll_list", 3, "restriction rules"),
@@ -57,7 +69,9 @@ fn pending_reason(request: &str, user: u64) -> Option<&'static str> {
 
 #[tokio::test]
 async fn client_requests_match_reference() {
-    let Some(folder) = support::shared_path("OPENSLIDES_CONFORMANCE_DIR") else { return };
+    let Some(folder) = support::shared_path("OPENSLIDES_CONFORMANCE_DIR") else {
+        return;
+    };
     let Some(data) = example_data() else { return };
     let db = TestDb::new().await;
     db.load(&data).await;
@@ -73,7 +87,9 @@ async fn client_requests_match_reference() {
     let mut matched = 0;
     for path in &expected_files {
         let stem = path.file_stem().unwrap().to_str().unwrap();
-        let (request, user) = stem.rsplit_once("__u").expect("expected file named REQUEST__uUSER");
+        let (request, user) = stem
+            .rsplit_once("__u")
+            .expect("expected file named REQUEST__uUSER");
         let user: u64 = user.parse().unwrap();
         let want: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         let body: Value = serde_json::from_slice(
@@ -81,21 +97,43 @@ async fn client_requests_match_reference() {
         )
         .unwrap();
 
-        let answer = post(&format!("{}/internal/autoupdate?user_id={user}&single=1", service.url), &body).await;
+        let answer = post(
+            &format!(
+                "{}/internal/autoupdate?user_id={user}&single=1",
+                service.url
+            ),
+            &body,
+        )
+        .await;
         let got = serde_json::json!({"status": answer.status, "body": answer.json()});
         let equal = got == want;
         matched += usize::from(equal);
 
         match (equal, pending_reason(request, user)) {
             (true, None) | (false, Some(_)) => {}
-            (true, Some(_)) => problems.push(format!("{stem}: matches now; remove it from the pending answers")),
-            (false, None) => problems.push(format!("{stem}: {}", describe(&want["body"], &got["body"]))),
+            (true, Some(_)) => problems.push(format!(
+                "{stem}: matches now; remove it from the pending answers"
+            )),
+            (false, None) => {
+                problems.push(format!("{stem}: {}", describe(&want["body"], &got["body"])))
+            }
         }
     }
 
-    eprintln!("{matched} of {} answers equal the reference", expected_files.len());
-    assert!(expected_files.len() >= 50, "only {} expected answers found", expected_files.len());
-    assert!(problems.is_empty(), "answers differ:\n{}", problems.join("\n"));
+    eprintln!(
+        "{matched} of {} answers equal the reference",
+        expected_files.len()
+    );
+    assert!(
+        expected_files.len() >= 50,
+        "only {} expected answers found",
+        expected_files.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "answers differ:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// Names the keys that are missing, extra or different.
@@ -103,8 +141,16 @@ fn describe(want: &Value, got: &Value) -> String {
     let (Some(want), Some(got)) = (want.as_object(), got.as_object()) else {
         return format!("got {got}");
     };
-    let missing: Vec<&String> = want.keys().filter(|k| !got.contains_key(*k)).take(8).collect();
-    let extra: Vec<&String> = got.keys().filter(|k| !want.contains_key(*k)).take(8).collect();
+    let missing: Vec<&String> = want
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(8)
+        .collect();
+    let extra: Vec<&String> = got
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .take(8)
+        .collect();
     let differ: Vec<&String> = want
         .keys()
         .filter(|k| got.get(*k).is_some_and(|v| v != &want[*k]))

@@ -13,16 +13,40 @@ use support::{send, Stream, TestDb, TestService};
 /// case listed here must fail; when one passes, the test asks to remove it.
 const PENDING: &[(&str, &str)] = &[
     ("hidden_relation_targets_are_filtered", "restriction rules"),
-    ("superadmin_cannot_read_other_users_personal_notes", "restriction rules"),
-    ("public_access_needs_organization_switch", "restriction rules"),
+    (
+        "superadmin_cannot_read_other_users_personal_notes",
+        "restriction rules",
+    ),
+    (
+        "public_access_needs_organization_switch",
+        "restriction rules",
+    ),
     ("public_access_needs_meeting_switch", "restriction rules"),
-    ("locked_meeting_hidden_from_organization_admins", "restriction rules"),
-    ("organization_admins_act_as_admins_of_unlocked_meetings", "restriction rules"),
-    ("locked_out_member_has_no_meeting_permissions", "restriction rules"),
-    ("motion_state_restrictions_are_alternatives", "restriction rules"),
-    ("vote_delegation_makes_delegate_visible", "restriction rules"),
+    (
+        "locked_meeting_hidden_from_organization_admins",
+        "restriction rules",
+    ),
+    (
+        "organization_admins_act_as_admins_of_unlocked_meetings",
+        "restriction rules",
+    ),
+    (
+        "locked_out_member_has_no_meeting_permissions",
+        "restriction rules",
+    ),
+    (
+        "motion_state_restrictions_are_alternatives",
+        "restriction rules",
+    ),
+    (
+        "vote_delegation_makes_delegate_visible",
+        "restriction rules",
+    ),
     ("poll_results_hidden_until_finished", "restriction rules"),
-    ("agenda_item_visibility_by_hidden_and_internal", "restriction rules"),
+    (
+        "agenda_item_visibility_by_hidden_and_internal",
+        "restriction rules",
+    ),
     ("compressed_response_is_one_base64_zstd_line", "compression"),
     ("long_polling_returns_data_and_hash", "long polling"),
 ];
@@ -42,7 +66,9 @@ const QUIET: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edge_cases_match_reference() {
-    let Some(folder) = support::shared_path("OPENSLIDES_CONFORMANCE_DIR") else { return };
+    let Some(folder) = support::shared_path("OPENSLIDES_CONFORMANCE_DIR") else {
+        return;
+    };
     let text = std::fs::read(folder.join("edge-cases.json")).expect("read edge-cases.json");
     let cases: Vec<Value> = serde_json::from_slice(&text).expect("edge-cases.json is JSON");
 
@@ -61,13 +87,23 @@ async fn edge_cases_match_reference() {
         let pending = PENDING.iter().find(|(pending, _)| pending == name);
         match (result, pending) {
             (Ok(()), None) => {}
-            (Ok(()), Some(_)) => problems.push(format!("{name}: passes now; remove it from PENDING")),
+            (Ok(()), Some(_)) => {
+                problems.push(format!("{name}: passes now; remove it from PENDING"))
+            }
             (Err(_), Some((_, missing))) => eprintln!("pending {name}: needs {missing}"),
             (Err(error), None) => problems.push(format!("{name}: {error}")),
         }
     }
-    assert!(results.len() >= 20, "edge-cases.json has only {} cases", results.len());
-    assert!(problems.is_empty(), "edge cases differ:\n{}", problems.join("\n"));
+    assert!(
+        results.len() >= 20,
+        "edge-cases.json has only {} cases",
+        results.len()
+    );
+    assert!(
+        problems.is_empty(),
+        "edge cases differ:\n{}",
+        problems.join("\n")
+    );
 }
 
 async fn run_case(case: &Value) -> Result<(), String> {
@@ -120,7 +156,10 @@ async fn run_step(
         let stream = stream.as_mut().ok_or("xadd without an open stream")?;
         if step.get("expect_no_message").is_some() {
             if let Some(line) = stream.next_line(QUIET).await {
-                return Err(format!("unexpected message {}", String::from_utf8_lossy(&line)));
+                return Err(format!(
+                    "unexpected message {}",
+                    String::from_utf8_lossy(&line)
+                ));
             }
             return Ok(());
         }
@@ -137,8 +176,13 @@ async fn run_step(
 async fn request_answer(service: &TestService, request: &Value) -> (u16, Vec<u8>) {
     let url = format!("{}{}", service.url, request["path"].as_str().unwrap());
     let (method, body) = match (request.get("body_raw"), request.get("body")) {
-        (Some(raw), _) => (reqwest::Method::POST, Some(raw.as_str().unwrap().as_bytes().to_vec())),
-        (None, Some(body)) if !body.is_null() => (reqwest::Method::POST, Some(body.to_string().into_bytes())),
+        (Some(raw), _) => (
+            reqwest::Method::POST,
+            Some(raw.as_str().unwrap().as_bytes().to_vec()),
+        ),
+        (None, Some(body)) if !body.is_null() => {
+            (reqwest::Method::POST, Some(body.to_string().into_bytes()))
+        }
         _ => (reqwest::Method::GET, None),
     };
     let answer = send(method, &url, body).await;
@@ -155,7 +199,8 @@ fn compare_answer(expect: &Value, status: u16, body: &[u8]) -> Result<(), String
         None | Some("json") => {}
         Some(format) => return Err(format!("response format {format} is not supported")),
     }
-    let got: Value = serde_json::from_slice(body).map_err(|err| format!("body is not JSON ({err}): {text}"))?;
+    let got: Value =
+        serde_json::from_slice(body).map_err(|err| format!("body is not JSON ({err}): {text}"))?;
 
     let want = &expect["body"];
     if let Some(error) = want.get("error") {

@@ -7,14 +7,20 @@ use support::{post, send, TestDb, TestService};
 
 async fn service() -> TestService {
     let db = TestDb::new().await;
-    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org"}})).await;
+    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org"}}))
+        .await;
     TestService::start_with(db).await
 }
 
 #[tokio::test]
 async fn health_is_healthy() {
     let service = service().await;
-    let answer = send(reqwest::Method::GET, &format!("{}/system/autoupdate/health", service.url), None).await;
+    let answer = send(
+        reqwest::Method::GET,
+        &format!("{}/system/autoupdate/health", service.url),
+        None,
+    )
+    .await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.json(), json!({"healthy": true}));
 }
@@ -23,7 +29,12 @@ async fn health_is_healthy() {
 async fn other_methods_get_error_json() {
     let service = service().await;
     for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
-        let answer = send(method, &format!("{}/system/autoupdate?k=organization/1/name", service.url), None).await;
+        let answer = send(
+            method,
+            &format!("{}/system/autoupdate?k=organization/1/name", service.url),
+            None,
+        )
+        .await;
         assert_eq!(answer.status, 400);
         assert_eq!(answer.json()["error"]["type"], json!("invalid_request"));
     }
@@ -34,7 +45,11 @@ async fn invalid_requests_get_syntax_errors() {
     let service = service().await;
     let url = format!("{}/system/autoupdate?single=1", service.url);
 
-    let answer = post(&url, &json!([{"collection": "user", "ids": [0], "fields": {"username": null}}])).await;
+    let answer = post(
+        &url,
+        &json!([{"collection": "user", "ids": [0], "fields": {"username": null}}]),
+    )
+    .await;
     assert_eq!(answer.status, 400);
     assert_eq!(
         answer.json(),
@@ -45,7 +60,10 @@ async fn invalid_requests_get_syntax_errors() {
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["error"]["type"], json!("JsonError"));
 
-    let bad_key = format!("{}/system/autoupdate?single=1&k=organization/1/nope", service.url);
+    let bad_key = format!(
+        "{}/system/autoupdate?single=1&k=organization/1/nope",
+        service.url
+    );
     let answer = send(reqwest::Method::GET, &bad_key, None).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["error"]["type"], json!("SyntaxError"));
@@ -58,10 +76,16 @@ async fn internal_route_needs_integer_user_id() {
         let url = format!("{}/internal/autoupdate?single=1&{query}", service.url);
         let answer = send(reqwest::Method::GET, &url, None).await;
         assert_eq!(answer.status, 400, "query {query}");
-        assert!(answer.json()["error"]["msg"].as_str().unwrap().contains("user_id"));
+        assert!(answer.json()["error"]["msg"]
+            .as_str()
+            .unwrap()
+            .contains("user_id"));
     }
 
-    let url = format!("{}/internal/autoupdate?single=1&user_id=5&k=organization/1/name", service.url);
+    let url = format!(
+        "{}/internal/autoupdate?single=1&user_id=5&k=organization/1/name",
+        service.url
+    );
     let answer = send(reqwest::Method::GET, &url, None).await;
     assert_eq!(answer.json(), json!({"organization/1/name": "Org"}));
 }
@@ -70,7 +94,10 @@ async fn internal_route_needs_integer_user_id() {
 async fn unsupported_parameters_are_rejected() {
     let service = service().await;
     for parameter in ["position=3", "compress=1", "longpolling=1"] {
-        let url = format!("{}/system/autoupdate?k=organization/1/name&{parameter}", service.url);
+        let url = format!(
+            "{}/system/autoupdate?k=organization/1/name&{parameter}",
+            service.url
+        );
         let answer = send(reqwest::Method::GET, &url, None).await;
         assert_eq!(answer.status, 400, "{parameter}");
         assert_eq!(answer.json()["error"]["type"], json!("invalid_request"));
@@ -80,9 +107,15 @@ async fn unsupported_parameters_are_rejected() {
 #[tokio::test]
 async fn http2_prior_knowledge_is_served() {
     let service = service().await;
-    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     let response = client
-        .get(format!("{}/system/autoupdate?single=1&k=organization/1/name", service.url))
+        .get(format!(
+            "{}/system/autoupdate?single=1&k=organization/1/name",
+            service.url
+        ))
         .send()
         .await
         .unwrap();

@@ -27,8 +27,14 @@ fn meeting_request() -> serde_json::Value {
 
 #[tokio::test]
 async fn stream_sends_committee_name_change() {
-    let Some(service) = example_service().await else { return };
-    let mut stream = Stream::open(&format!("{}/system/autoupdate", service.url), Some(&meeting_request())).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let mut stream = Stream::open(
+        &format!("{}/system/autoupdate", service.url),
+        Some(&meeting_request()),
+    )
+    .await;
 
     assert_eq!(stream.status, 200);
     assert_eq!(stream.headers["content-type"], "application/octet-stream");
@@ -43,7 +49,10 @@ async fn stream_sends_committee_name_change() {
     );
 
     service.change(&json!({"committee/1/name": "Board"})).await;
-    assert_eq!(stream.next_json().await, json!({"committee/1/name": "Board"}));
+    assert_eq!(
+        stream.next_json().await,
+        json!({"committee/1/name": "Board"})
+    );
 }
 
 fn motion_request() -> serde_json::Value {
@@ -60,8 +69,14 @@ fn motion_request() -> serde_json::Value {
 
 #[tokio::test]
 async fn stream_follows_field_object_and_relation_changes() {
-    let Some(service) = example_service().await else { return };
-    let mut stream = Stream::open(&format!("{}/internal/autoupdate?user_id=1", service.url), Some(&motion_request())).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let mut stream = Stream::open(
+        &format!("{}/internal/autoupdate?user_id=1", service.url),
+        Some(&motion_request()),
+    )
+    .await;
 
     let first = stream.next_json().await;
     assert_eq!(first["meeting/1/motion_ids"], json!([1, 2, 3, 4]));
@@ -73,8 +88,13 @@ async fn stream_follows_field_object_and_relation_changes() {
     assert_eq!(first.as_object().unwrap().len(), 1 + 4 + 3 + 2, "{first}");
 
     // A changed field arrives alone.
-    service.change(&json!({"motion/1/title": "New title"})).await;
-    assert_eq!(stream.next_json().await, json!({"motion/1/title": "New title"}));
+    service
+        .change(&json!({"motion/1/title": "New title"}))
+        .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"motion/1/title": "New title"})
+    );
 
     // A deleted field arrives once as null.
     service.change(&json!({"motion/2/title": null})).await;
@@ -84,9 +104,16 @@ async fn stream_follows_field_object_and_relation_changes() {
 
     // A relation removed: the category that no motion points to leaves the view without
     // a null for its fields, and its changes are not sent anymore.
-    service.change(&json!({"motion/2/category_id": null, "motion_category/1/motion_ids": []})).await;
-    assert_eq!(stream.next_json().await, json!({"motion/2/category_id": null}));
-    service.change(&json!({"motion_category/1/name": "Unwatched"})).await;
+    service
+        .change(&json!({"motion/2/category_id": null, "motion_category/1/motion_ids": []}))
+        .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"motion/2/category_id": null})
+    );
+    service
+        .change(&json!({"motion_category/1/name": "Unwatched"}))
+        .await;
     stream.expect_quiet(QUIET).await;
 
     // A relation that points elsewhere: the new target's fields come.
@@ -108,29 +135,51 @@ async fn stream_follows_field_object_and_relation_changes() {
         deletion[format!("motion/3/{field}")] = json!(null);
     }
     service.change(&deletion).await;
-    assert_eq!(stream.next_json().await, json!({"meeting/1/motion_ids": [1, 2, 4]}));
+    assert_eq!(
+        stream.next_json().await,
+        json!({"meeting/1/motion_ids": [1, 2, 4]})
+    );
 }
 
 #[tokio::test]
 async fn stream_sends_nothing_for_unrequested_changes() {
-    let Some(service) = example_service().await else { return };
-    let mut stream = Stream::open(&format!("{}/system/autoupdate", service.url), Some(&meeting_request())).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let mut stream = Stream::open(
+        &format!("{}/system/autoupdate", service.url),
+        Some(&meeting_request()),
+    )
+    .await;
     stream.next_json().await;
 
-    service.change(&json!({"meeting/1/description": "Not requested"})).await;
-    service.change(&json!({"meeting/1/name": "OpenSlides Demo"})).await;
+    service
+        .change(&json!({"meeting/1/description": "Not requested"}))
+        .await;
+    service
+        .change(&json!({"meeting/1/name": "OpenSlides Demo"}))
+        .await;
     stream.expect_quiet(QUIET).await;
 }
 
 #[tokio::test]
 async fn stream_skips_invalid_redis_entries() {
-    let Some(service) = example_service().await else { return };
-    let mut stream = Stream::open(&format!("{}/system/autoupdate", service.url), Some(&meeting_request())).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let mut stream = Stream::open(
+        &format!("{}/system/autoupdate", service.url),
+        Some(&meeting_request()),
+    )
+    .await;
     stream.next_json().await;
 
     service
         .redis
-        .xadd_raw(&[("meeting/1/name", "not json"), ("meeting/x/name", "\"bad key\"")])
+        .xadd_raw(&[
+            ("meeting/1/name", "not json"),
+            ("meeting/x/name", "\"bad key\""),
+        ])
         .await;
     stream.expect_quiet(QUIET).await;
 
@@ -140,18 +189,32 @@ async fn stream_skips_invalid_redis_entries() {
 
 #[tokio::test]
 async fn single_answers_once() {
-    let Some(service) = example_service().await else { return };
-    let answer = post(&format!("{}/system/autoupdate?single=1", service.url), &meeting_request()).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let answer = post(
+        &format!("{}/system/autoupdate?single=1", service.url),
+        &meeting_request(),
+    )
+    .await;
 
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body.last(), Some(&b'\n'));
-    assert_eq!(answer.json()["committee/1/name"], json!("Default committee"));
+    assert_eq!(
+        answer.json()["committee/1/name"],
+        json!("Default committee")
+    );
 }
 
 #[tokio::test]
 async fn keys_parameter_and_body_combine() {
-    let Some(service) = example_service().await else { return };
-    let url = format!("{}/system/autoupdate?single=1&k=user/1/username,meeting/1/name", service.url);
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let url = format!(
+        "{}/system/autoupdate?single=1&k=user/1/username,meeting/1/name",
+        service.url
+    );
     let answer = post(&url, &meeting_request()).await;
 
     assert_eq!(
@@ -167,39 +230,72 @@ async fn keys_parameter_and_body_combine() {
 
 #[tokio::test]
 async fn empty_request_answers_empty_object() {
-    let Some(service) = example_service().await else { return };
-    let answer = send(reqwest::Method::GET, &format!("{}/system/autoupdate?single=1", service.url), None).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let answer = send(
+        reqwest::Method::GET,
+        &format!("{}/system/autoupdate?single=1", service.url),
+        None,
+    )
+    .await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.json(), json!({}));
 }
 
 #[tokio::test]
 async fn value_error_after_first_message_ends_stream_with_error_line() {
-    let Some(service) = example_service().await else { return };
-    let mut stream = Stream::open(&format!("{}/system/autoupdate", service.url), Some(&meeting_request())).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let mut stream = Stream::open(
+        &format!("{}/system/autoupdate", service.url),
+        Some(&meeting_request()),
+    )
+    .await;
     stream.next_json().await;
 
-    service.change(&json!({"meeting/1/committee_id": "committee/1"})).await;
+    service
+        .change(&json!({"meeting/1/committee_id": "committee/1"}))
+        .await;
     let error = stream.next_json().await;
     assert_eq!(error["error"]["type"], json!("ValueError"));
-    assert!(error["error"]["msg"].as_str().unwrap().contains("meeting/1/committee_id"));
+    assert!(error["error"]["msg"]
+        .as_str()
+        .unwrap()
+        .contains("meeting/1/committee_id"));
     assert!(stream.ended(Duration::from_secs(2)).await);
 }
 
 #[tokio::test]
 async fn value_error_before_first_message_is_400() {
-    let Some(service) = example_service().await else { return };
-    service.db.write(&json!({"meeting/1/committee_id": [1]})).await;
+    let Some(service) = example_service().await else {
+        return;
+    };
+    service
+        .db
+        .write(&json!({"meeting/1/committee_id": [1]}))
+        .await;
 
-    let answer = post(&format!("{}/system/autoupdate", service.url), &meeting_request()).await;
+    let answer = post(
+        &format!("{}/system/autoupdate", service.url),
+        &meeting_request(),
+    )
+    .await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["error"]["type"], json!("ValueError"));
 }
 
 #[tokio::test]
 async fn service_ends_streams_on_shutdown() {
-    let Some(mut service) = example_service().await else { return };
-    let mut stream = Stream::open(&format!("{}/system/autoupdate", service.url), Some(&meeting_request())).await;
+    let Some(mut service) = example_service().await else {
+        return;
+    };
+    let mut stream = Stream::open(
+        &format!("{}/system/autoupdate", service.url),
+        Some(&meeting_request()),
+    )
+    .await;
     stream.next_json().await;
 
     let started = std::time::Instant::now();

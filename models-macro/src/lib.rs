@@ -102,9 +102,7 @@ fn parse_collections(root: &Mapping) -> Result<Vec<CollectionDef>, String> {
 fn parse_field(name: &str, def: &Value) -> Result<FieldSpec, String> {
     let def = def.as_mapping().ok_or("definition is not a mapping")?;
     let get = |key: &str| def.get(Value::String(key.to_string()));
-    let field_type = get("type")
-        .and_then(Value::as_str)
-        .ok_or("missing type")?;
+    let field_type = get("type").and_then(Value::as_str).ok_or("missing type")?;
     let restriction_mode = get("restriction_mode")
         .and_then(Value::as_str)
         .ok_or("missing restriction_mode")?

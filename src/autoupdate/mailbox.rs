@@ -147,21 +147,30 @@ mod tests {
             (key("motion/1/title"), value("\"A\"")),
             (key("motion/2/title"), None),
         ]);
-        assert_eq!(&message[..], b"{\"motion/1/title\":\"A\",\"motion/2/title\":null}\n");
+        assert_eq!(
+            &message[..],
+            b"{\"motion/1/title\":\"A\",\"motion/2/title\":null}\n"
+        );
         assert_eq!(&encode_message(&[])[..], b"{}\n");
     }
 
     #[tokio::test]
     async fn mailbox_merges_pending_deltas() {
         let mailbox = Mailbox::default();
-        mailbox.push(Arc::new(Delta::new(vec![(key("motion/1/title"), value("\"A\""))])));
+        mailbox.push(Arc::new(Delta::new(vec![(
+            key("motion/1/title"),
+            value("\"A\""),
+        )])));
         mailbox.push(Arc::new(Delta::new(vec![
             (key("motion/1/title"), value("\"B\"")),
             (key("motion/2/title"), None),
         ])));
 
         let message = mailbox.next().await.unwrap();
-        assert_eq!(&message[..], b"{\"motion/1/title\":\"B\",\"motion/2/title\":null}\n");
+        assert_eq!(
+            &message[..],
+            b"{\"motion/1/title\":\"B\",\"motion/2/title\":null}\n"
+        );
     }
 
     #[tokio::test]
@@ -169,7 +178,10 @@ mod tests {
         let mailbox = Mailbox::default();
         for i in 0..1000 {
             let text = format!("\"{i}\"");
-            mailbox.push(Arc::new(Delta::new(vec![(key("motion/1/title"), value(&text))])));
+            mailbox.push(Arc::new(Delta::new(vec![(
+                key("motion/1/title"),
+                value(&text),
+            )])));
         }
         assert!(mailbox.queued() <= MAX_QUEUED_DELTAS + 1);
 
@@ -185,7 +197,10 @@ mod tests {
             tokio::spawn(async move { mailbox.next().await })
         };
         tokio::task::yield_now().await;
-        mailbox.push(Arc::new(Delta::new(vec![(key("motion/1/title"), value("\"A\""))])));
+        mailbox.push(Arc::new(Delta::new(vec![(
+            key("motion/1/title"),
+            value("\"A\""),
+        )])));
 
         let message = reader.await.unwrap().unwrap();
         assert_eq!(&message[..], b"{\"motion/1/title\":\"A\"}\n");
@@ -194,10 +209,13 @@ mod tests {
     #[tokio::test]
     async fn mailbox_returns_error_after_queued_messages() {
         let mailbox = Mailbox::default();
-        mailbox.push(Arc::new(Delta::new(vec![(key("motion/1/title"), value("\"A\""))])));
-        mailbox.fail(AutoupdateError::Datastore(crate::datastore::DatastoreError::Query(
-            "gone".into(),
-        )));
+        mailbox.push(Arc::new(Delta::new(vec![(
+            key("motion/1/title"),
+            value("\"A\""),
+        )])));
+        mailbox.fail(AutoupdateError::Datastore(
+            crate::datastore::DatastoreError::Query("gone".into()),
+        ));
 
         assert!(mailbox.next().await.is_ok());
         assert!(mailbox.next().await.is_err());

@@ -201,7 +201,13 @@ impl Autoupdate {
     /// The number of open views and the number of keys they watch together.
     pub fn stats(&self) -> (usize, usize) {
         let views = self.shared.views.lock().len();
-        let keys = self.shared.watchers.read().values().map(SmallVec::len).sum();
+        let keys = self
+            .shared
+            .watchers
+            .read()
+            .values()
+            .map(SmallVec::len)
+            .sum();
         (views, keys)
     }
 

@@ -45,7 +45,11 @@ fn request(body: serde_json::Value) -> Arc<Request> {
 }
 
 fn parse_message(message: &[u8]) -> serde_json::Value {
-    assert_eq!(message.last(), Some(&b'\n'), "a message ends with a newline");
+    assert_eq!(
+        message.last(),
+        Some(&b'\n'),
+        "a message ends with a newline"
+    );
     serde_json::from_slice(message).unwrap()
 }
 
@@ -85,7 +89,11 @@ fn tag_request() -> Arc<Request> {
 #[tokio::test]
 async fn first_message_contains_nested_values() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     let first = parse_message(&connection.take_first().unwrap());
     assert_eq!(
@@ -102,17 +110,28 @@ async fn first_message_contains_nested_values() {
 #[tokio::test]
 async fn changed_value_is_sent_alone() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     setup.change(json!({"organization_tag/1/name": "crimson"}));
 
-    assert_eq!(next(&mut connection).await, json!({"organization_tag/1/name": "crimson"}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"organization_tag/1/name": "crimson"})
+    );
 }
 
 #[tokio::test]
 async fn unchanged_or_unrequested_values_send_nothing() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     setup.change(json!({"organization_tag/1/name": "red"}));
     setup.change(json!({"organization_tag/1/color": "#ff0000"}));
@@ -123,10 +142,17 @@ async fn unchanged_or_unrequested_values_send_nothing() {
 #[tokio::test]
 async fn deleted_value_is_sent_as_null_once() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     setup.change(json!({"organization_tag/1/name": null}));
-    assert_eq!(next(&mut connection).await, json!({"organization_tag/1/name": null}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"organization_tag/1/name": null})
+    );
 
     setup.change(json!({"organization_tag/1/name": null}));
     assert_no_message(&mut connection).await;
@@ -135,7 +161,11 @@ async fn deleted_value_is_sent_as_null_once() {
 #[tokio::test]
 async fn relation_change_follows_new_target() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     setup.change(json!({"organization/1/organization_tag_ids": [1, 3]}));
     assert_eq!(
@@ -151,10 +181,17 @@ async fn relation_change_follows_new_target() {
 #[tokio::test]
 async fn object_that_rejoins_is_sent_again() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     setup.change(json!({"organization/1/organization_tag_ids": [1]}));
-    assert_eq!(next(&mut connection).await, json!({"organization/1/organization_tag_ids": [1]}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"organization/1/organization_tag_ids": [1]})
+    );
 
     setup.change(json!({"organization/1/organization_tag_ids": [1, 2]}));
     assert_eq!(
@@ -166,10 +203,17 @@ async fn object_that_rejoins_is_sent_again() {
 #[tokio::test]
 async fn reordered_list_sends_only_the_list() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     setup.change(json!({"organization/1/organization_tag_ids": [2, 1]}));
-    assert_eq!(next(&mut connection).await, json!({"organization/1/organization_tag_ids": [2, 1]}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"organization/1/organization_tag_ids": [2, 1]})
+    );
 }
 
 #[tokio::test]
@@ -256,8 +300,16 @@ async fn repeated_relation_field_merges_nested_fields() {
 #[tokio::test]
 async fn connections_with_equal_requests_share_a_view() {
     let setup = setup(organization_data());
-    let mut first = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
-    let mut second = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut first = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
+    let mut second = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
     let other_user = setup
         .autoupdate
         .connect(Viewer { user_id: 2 }, tag_request())
@@ -267,19 +319,33 @@ async fn connections_with_equal_requests_share_a_view() {
     assert_eq!(setup.autoupdate.stats().0, 2);
 
     setup.change(json!({"organization_tag/2/name": "navy"}));
-    assert_eq!(next(&mut first).await, json!({"organization_tag/2/name": "navy"}));
-    assert_eq!(next(&mut second).await, json!({"organization_tag/2/name": "navy"}));
+    assert_eq!(
+        next(&mut first).await,
+        json!({"organization_tag/2/name": "navy"})
+    );
+    assert_eq!(
+        next(&mut second).await,
+        json!({"organization_tag/2/name": "navy"})
+    );
     drop(other_user);
 }
 
 #[tokio::test]
 async fn second_connection_gets_current_state() {
     let setup = setup(organization_data());
-    let mut first = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut first = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
     setup.change(json!({"organization_tag/2/name": "navy"}));
     next(&mut first).await;
 
-    let mut second = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut second = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
     let snapshot = parse_message(&second.take_first().unwrap());
     assert_eq!(snapshot["organization_tag/2/name"], json!("navy"));
 }
@@ -287,8 +353,16 @@ async fn second_connection_gets_current_state() {
 #[tokio::test]
 async fn last_connection_closes_the_view() {
     let setup = setup(organization_data());
-    let first = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
-    let second = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let first = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
+    let second = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
     assert_eq!(setup.autoupdate.stats(), (1, 3));
 
     drop(first);
@@ -303,7 +377,11 @@ async fn last_connection_closes_the_view() {
 #[tokio::test]
 async fn relation_change_unwatches_left_keys() {
     let setup = setup(organization_data());
-    let _connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let _connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
     assert_eq!(setup.autoupdate.stats(), (1, 3));
 
     setup.change(json!({"organization/1/organization_tag_ids": [3]}));
@@ -315,7 +393,12 @@ async fn relation_change_unwatches_left_keys() {
 async fn wrong_value_shape_is_a_value_error() {
     let setup = setup(json!({"organization": {"1": {"id": 1, "organization_tag_ids": "x"}}}));
 
-    let error = setup.autoupdate.connect(viewer(), tag_request()).await.err().unwrap();
+    let error = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(error, AutoupdateError::Value { .. }), "{error}");
     assert_eq!(
         error.to_string(),
@@ -326,19 +409,31 @@ async fn wrong_value_shape_is_a_value_error() {
 #[tokio::test]
 async fn wrong_value_shape_in_update_ends_the_stream() {
     let setup = setup(organization_data());
-    let mut connection = setup.autoupdate.connect(viewer(), tag_request()).await.unwrap();
+    let mut connection = setup
+        .autoupdate
+        .connect(viewer(), tag_request())
+        .await
+        .unwrap();
 
     setup.change(json!({"organization/1/organization_tag_ids": 5}));
 
-    let result = tokio::time::timeout(Duration::from_secs(2), connection.next()).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(2), connection.next())
+        .await
+        .unwrap();
     assert!(matches!(result, Err(AutoupdateError::Value { .. })));
 }
 
 #[tokio::test]
 async fn missing_objects_end_branches_silently() {
-    let setup = setup(json!({"organization": {"1": {"id": 1, "organization_tag_ids": [1, 9]}},
-        "organization_tag": {"1": {"id": 1, "name": "red"}}}));
-    let values = setup.autoupdate.single(viewer(), tag_request()).await.unwrap();
+    let setup = setup(
+        json!({"organization": {"1": {"id": 1, "organization_tag_ids": [1, 9]}},
+        "organization_tag": {"1": {"id": 1, "name": "red"}}}),
+    );
+    let values = setup
+        .autoupdate
+        .single(viewer(), tag_request())
+        .await
+        .unwrap();
     assert_eq!(
         parse_message(&values),
         json!({"organization/1/organization_tag_ids": [1, 9], "organization_tag/1/name": "red"})
@@ -357,12 +452,16 @@ async fn new_list_member_is_sent_with_its_fields() {
     }]));
     let mut connection = setup.autoupdate.connect(viewer(), request).await.unwrap();
 
-    setup.change(json!({"topic/2/id": 2, "topic/2/title": "Second", "meeting/1/topic_ids": [1, 2]}));
+    setup
+        .change(json!({"topic/2/id": 2, "topic/2/title": "Second", "meeting/1/topic_ids": [1, 2]}));
     assert_eq!(
         next(&mut connection).await,
         json!({"meeting/1/topic_ids": [1, 2], "topic/2/title": "Second"})
     );
 
     setup.change(json!({"topic/2/title": "Second!"}));
-    assert_eq!(next(&mut connection).await, json!({"topic/2/title": "Second!"}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"topic/2/title": "Second!"})
+    );
 }

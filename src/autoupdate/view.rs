@@ -83,7 +83,11 @@ pub struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    async fn read(&self, viewer: Viewer, keys: &[Key]) -> Result<Vec<(Key, Value)>, AutoupdateError> {
+    async fn read(
+        &self,
+        viewer: Viewer,
+        keys: &[Key],
+    ) -> Result<Vec<(Key, Value)>, AutoupdateError> {
         let values = self.datastore.get(keys).await?;
         let mut pairs: Vec<(Key, Value)> = keys.iter().copied().zip(values).collect();
         self.restricter.restrict(viewer, &mut pairs).await?;
@@ -244,7 +248,12 @@ impl ViewState {
         Ok(targets)
     }
 
-    fn apply(&mut self, txn: &mut Txn, field_set: FieldSetId, fqid: Fqid) -> Result<(), AutoupdateError> {
+    fn apply(
+        &mut self,
+        txn: &mut Txn,
+        field_set: FieldSetId,
+        fqid: Fqid,
+    ) -> Result<(), AutoupdateError> {
         let count = self.applied.entry((field_set, fqid)).or_insert(0);
         *count += 1;
         if *count > 1 {
@@ -281,7 +290,12 @@ impl ViewState {
         Ok(())
     }
 
-    fn unapply(&mut self, txn: &mut Txn, field_set: FieldSetId, fqid: Fqid) -> Result<(), AutoupdateError> {
+    fn unapply(
+        &mut self,
+        txn: &mut Txn,
+        field_set: FieldSetId,
+        fqid: Fqid,
+    ) -> Result<(), AutoupdateError> {
         let Some(count) = self.applied.get_mut(&(field_set, fqid)) else {
             return Ok(());
         };
@@ -297,7 +311,9 @@ impl ViewState {
             let Some(state) = self.keys.get_mut(&key) else {
                 continue;
             };
-            txn.before.entry(key).or_insert_with(|| Before::Existing(state.value.clone()));
+            txn.before
+                .entry(key)
+                .or_insert_with(|| Before::Existing(state.value.clone()));
             state.refs -= 1;
 
             let Some(nested) = requested.follow else {

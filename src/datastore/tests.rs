@@ -88,8 +88,14 @@ async fn datastore_update_changes_only_cached_keys() {
     datastore.get(&[key("user/1/username")]).await.unwrap();
 
     datastore.update(&[
-        (key("user/1/username"), Some(Bytes::from_static(b"\"root\""))),
-        (key("user/2/username"), Some(Bytes::from_static(b"\"other\""))),
+        (
+            key("user/1/username"),
+            Some(Bytes::from_static(b"\"root\"")),
+        ),
+        (
+            key("user/2/username"),
+            Some(Bytes::from_static(b"\"other\"")),
+        ),
     ]);
 
     assert_eq!(datastore.len(), 1);
@@ -148,7 +154,8 @@ async fn datastore_fetch_finishes_after_caller_left() {
     let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
     let keys = [key("user/1/username")];
 
-    let cancelled = tokio::time::timeout(std::time::Duration::from_millis(10), datastore.get(&keys));
+    let cancelled =
+        tokio::time::timeout(std::time::Duration::from_millis(10), datastore.get(&keys));
     assert!(cancelled.await.is_err(), "the first read should time out");
 
     let values = datastore.get(&keys).await.unwrap();

@@ -30,7 +30,11 @@ impl ErrorResponse {
     /// An internal error: logged with its cause, sent without it.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
-        ErrorResponse::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", INTERNAL_MESSAGE)
+        ErrorResponse::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            INTERNAL_MESSAGE,
+        )
     }
 
     /// The error JSON followed by a newline.
@@ -44,7 +48,11 @@ impl ErrorResponse {
 
 impl From<RequestError> for ErrorResponse {
     fn from(error: RequestError) -> Self {
-        ErrorResponse::new(StatusCode::BAD_REQUEST, error.error_type(), error.to_string())
+        ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            error.error_type(),
+            error.to_string(),
+        )
     }
 }
 

@@ -67,7 +67,11 @@ impl Query {
     fn parse(raw: Option<String>) -> Query {
         let pairs = raw
             .as_deref()
-            .map(|raw| form_urlencoded::parse(raw.as_bytes()).into_owned().collect())
+            .map(|raw| {
+                form_urlencoded::parse(raw.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
         Query { pairs }
     }
@@ -210,7 +214,10 @@ fn stream_body(mut connection: Connection, shutdown: watch::Receiver<bool>) -> B
         (Some(connection), first, shutdown),
         |(connection, first, mut shutdown)| async move {
             if let Some(first) = first {
-                return Some((Ok::<_, std::convert::Infallible>(first), (connection, None, shutdown)));
+                return Some((
+                    Ok::<_, std::convert::Infallible>(first),
+                    (connection, None, shutdown),
+                ));
             }
             let mut connection = connection?;
             if *shutdown.borrow() {

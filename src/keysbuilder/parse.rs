@@ -97,7 +97,7 @@ impl Builder {
                 field,
                 follow: None,
             }];
-            let canonical = format!("{}", field.name());
+            let canonical = field.name().to_string();
             let field_set = self.push_set(None, collection, fields, canonical);
             self.roots.push(Root {
                 collection,
@@ -158,7 +158,9 @@ impl Builder {
             return Err(RequestError::Syntax("no ids".into()));
         }
         if ids.iter().any(|id| *id <= 0) {
-            return Err(RequestError::Syntax("id has to be a positive number".into()));
+            return Err(RequestError::Syntax(
+                "id has to be a positive number".into(),
+            ));
         }
         if ids.iter().any(|id| *id as u64 > MAX_ID) {
             return Err(RequestError::Syntax(format!(
@@ -166,7 +168,9 @@ impl Builder {
             )));
         }
         if collection_name.is_empty() {
-            return Err(RequestError::Syntax("attribute collection is missing".into()));
+            return Err(RequestError::Syntax(
+                "attribute collection is missing".into(),
+            ));
         }
         let Some(descriptions) = descriptions else {
             return Err(RequestError::Syntax("attribute fields is missing".into()));
@@ -234,7 +238,10 @@ impl Builder {
                 let names: Vec<&str> = candidates.iter().map(|c| c.name()).collect();
                 return Err(RequestError::at(
                     path,
-                    format!("none of the collections {} has this field", names.join(", ")),
+                    format!(
+                        "none of the collections {} has this field",
+                        names.join(", ")
+                    ),
                 ));
             }
         }
@@ -451,7 +458,10 @@ fn parse_description<'a>(
         other => {
             return Err(RequestError::at(
                 path,
-                format!("wrong type, got {}, expected object or null", json_type(other)),
+                format!(
+                    "wrong type, got {}, expected object or null",
+                    json_type(other)
+                ),
             ))
         }
     };
@@ -462,7 +472,10 @@ fn parse_description<'a>(
         Some(other) => {
             return Err(RequestError::at(
                 path,
-                format!("wrong type of `type`, got {}, expected string", json_type(other)),
+                format!(
+                    "wrong type of `type`, got {}, expected string",
+                    json_type(other)
+                ),
             ))
         }
     };
@@ -479,7 +492,10 @@ fn parse_description<'a>(
         Some(other) => {
             return Err(RequestError::at(
                 path,
-                format!("wrong type of `collection`, got {}, expected string", json_type(other)),
+                format!(
+                    "wrong type of `collection`, got {}, expected string",
+                    json_type(other)
+                ),
             ))
         }
     };
@@ -489,7 +505,10 @@ fn parse_description<'a>(
         Some(other) => {
             return Err(RequestError::at(
                 path,
-                format!("wrong type of `fields`, got {}, expected object", json_type(other)),
+                format!(
+                    "wrong type of `fields`, got {}, expected object",
+                    json_type(other)
+                ),
             ))
         }
     };

@@ -27,7 +27,9 @@ fn parse_plain_fields() {
     let root = &request.roots()[0];
     assert_eq!(root.collection, Collection::User);
     assert_eq!(root.ids, vec![1, 2]);
-    let fields = request.field_set(root.field_set).fields_for(Collection::User);
+    let fields = request
+        .field_set(root.field_set)
+        .fields_for(Collection::User);
     let names: Vec<&str> = fields.iter().map(|f| f.field.name()).collect();
     assert_eq!(names, vec!["first_name", "username"]);
     assert!(fields.iter().all(|f| f.follow.is_none()));
@@ -50,21 +52,42 @@ fn parse_nested_relations() {
 
     let root = request.field_set(request.roots()[0].field_set);
     let fields = root.fields_for(Collection::Meeting);
-    let committee = fields.iter().find(|f| f.field == field("meeting", "committee_id")).unwrap();
+    let committee = fields
+        .iter()
+        .find(|f| f.field == field("meeting", "committee_id"))
+        .unwrap();
     let committee_set = request.field_set(committee.follow.unwrap());
-    assert_eq!(committee_set.follow, Some(Follow::Relation(Collection::Committee)));
-    assert_eq!(committee_set.fields_for(Collection::Committee)[0].field, field("committee", "name"));
+    assert_eq!(
+        committee_set.follow,
+        Some(Follow::Relation(Collection::Committee))
+    );
+    assert_eq!(
+        committee_set.fields_for(Collection::Committee)[0].field,
+        field("committee", "name")
+    );
 
-    let motions = fields.iter().find(|f| f.field == field("meeting", "motion_ids")).unwrap();
+    let motions = fields
+        .iter()
+        .find(|f| f.field == field("meeting", "motion_ids"))
+        .unwrap();
     let motion_set = request.field_set(motions.follow.unwrap());
-    assert_eq!(motion_set.follow, Some(Follow::RelationList(Collection::Motion)));
+    assert_eq!(
+        motion_set.follow,
+        Some(Follow::RelationList(Collection::Motion))
+    );
     let agenda = motion_set.fields_for(Collection::Motion)[0];
     let agenda_set = request.field_set(agenda.follow.unwrap());
     let content = agenda_set.fields_for(Collection::AgendaItem)[0];
     let generic = request.field_set(content.follow.unwrap());
     assert_eq!(generic.follow, Some(Follow::GenericRelation));
-    assert_eq!(generic.fields_for(Collection::Topic)[0].field, field("topic", "title"));
-    assert_eq!(generic.fields_for(Collection::Motion)[0].field, field("motion", "title"));
+    assert_eq!(
+        generic.fields_for(Collection::Topic)[0].field,
+        field("topic", "title")
+    );
+    assert_eq!(
+        generic.fields_for(Collection::Motion)[0].field,
+        field("motion", "title")
+    );
 }
 
 #[test]
@@ -79,7 +102,13 @@ fn generic_field_missing_in_target_is_skipped() {
 
     let tag_set = request.field_set(request.roots()[0].field_set);
     let generic = request.field_set(tag_set.fields_for(Collection::Tag)[0].follow.unwrap());
-    let names = |c| -> Vec<&str> { generic.fields_for(c).iter().map(|f| f.field.name()).collect() };
+    let names = |c| -> Vec<&str> {
+        generic
+            .fields_for(c)
+            .iter()
+            .map(|f| f.field.name())
+            .collect()
+    };
     assert_eq!(names(Collection::Assignment), vec!["description", "title"]);
     assert_eq!(names(Collection::Motion), vec!["title"]);
     assert!(names(Collection::Group).is_empty());
@@ -91,7 +120,10 @@ fn generic_field_missing_in_every_target_is_rejected() {
         "ids": [1], "collection": "tag",
         "fields": {"tagged_ids": {"type": "generic-relation-list", "fields": {"nope": null}}}
     }]));
-    assert!(message.starts_with("field \"tagged_ids.nope\":"), "{message}");
+    assert!(
+        message.starts_with("field \"tagged_ids.nope\":"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -103,7 +135,10 @@ fn number_fields_may_be_followed_as_relations() {
     .unwrap();
     let user_set = request.field_set(request.roots()[0].field_set);
     let follow = user_set.fields_for(Collection::User)[0].follow.unwrap();
-    assert_eq!(request.field_set(follow).follow, Some(Follow::RelationList(Collection::Meeting)));
+    assert_eq!(
+        request.field_set(follow).follow,
+        Some(Follow::RelationList(Collection::Meeting))
+    );
 
     parse(json!([{
         "ids": [1], "collection": "action_worker",
@@ -127,7 +162,10 @@ fn relation_type_must_match_models() {
         "ids": [1], "collection": "meeting",
         "fields": {"motion_ids": {"type": "relation-list", "collection": "topic", "fields": {"title": null}}}
     }]));
-    assert_eq!(message, "field \"motion_ids\": meeting/motion_ids points to motion, not to topic");
+    assert_eq!(
+        message,
+        "field \"motion_ids\": meeting/motion_ids points to motion, not to topic"
+    );
 
     let message = syntax_error(json!([{
         "ids": [1], "collection": "meeting",
@@ -151,30 +189,81 @@ fn nested_unknown_field_names_its_path() {
         "ids": [1], "collection": "meeting",
         "fields": {"motion_ids": {"type": "relation-list", "collection": "motion", "fields": {"nope": null}}}
     }]));
-    assert_eq!(message, "field \"motion_ids.nope\": motion/nope does not exist");
+    assert_eq!(
+        message,
+        "field \"motion_ids.nope\": motion/nope does not exist"
+    );
 }
 
 /// The error messages of the Go service that clients and the reference answers know.
 #[test]
 fn syntax_errors_name_the_problem() {
     let cases = [
-        (json!([{"collection": "user", "ids": [null], "fields": {"username": null}}]), "id has to be a positive number"),
-        (json!([{"collection": "user", "ids": [0], "fields": {"username": null}}]), "id has to be a positive number"),
-        (json!([{"collection": "user", "ids": [-3], "fields": {"username": null}}]), "id has to be a positive number"),
-        (json!([{"collection": "user", "ids": [], "fields": {"username": null}}]), "no ids"),
-        (json!([{"collection": "user", "ids": ["1"], "fields": {"username": null}}]), "wrong type at field `ids`. Got string, expected number"),
+        (
+            json!([{"collection": "user", "ids": [null], "fields": {"username": null}}]),
+            "id has to be a positive number",
+        ),
+        (
+            json!([{"collection": "user", "ids": [0], "fields": {"username": null}}]),
+            "id has to be a positive number",
+        ),
+        (
+            json!([{"collection": "user", "ids": [-3], "fields": {"username": null}}]),
+            "id has to be a positive number",
+        ),
+        (
+            json!([{"collection": "user", "ids": [], "fields": {"username": null}}]),
+            "no ids",
+        ),
+        (
+            json!([{"collection": "user", "ids": ["1"], "fields": {"username": null}}]),
+            "wrong type at field `ids`. Got string, expected number",
+        ),
         (json!([]), "No data"),
-        (json!({"collection": "user", "ids": [1], "fields": {"username": null}}), "wrong type at field ``. Got object, expected list"),
-        (json!([{"collection": "user", "ids": [1], "fields": {"nope": null}}]), "field \"nope\": user/nope does not exist"),
-        (json!([{"collection": "nope", "ids": [1], "fields": {"id": null}}]), "field \"id\": nope/id does not exist"),
-        (json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"type": "relation-list", "collection": "meeting_user"}}}]), "field \"meeting_user_ids\": no fields"),
-        (json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"type": "bogus", "collection": "meeting_user", "fields": {"id": null}}}}]), "field \"meeting_user_ids\": unknown type bogus"),
-        (json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"collection": "meeting_user", "fields": {"id": null}}}}]), "field \"meeting_user_ids\": no type"),
-        (json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"type": "relation-list", "fields": {"id": null}}}}]), "field \"meeting_user_ids\": no collection"),
-        (json!([{"ids": [1], "fields": {"id": null}}]), "attribute collection is missing"),
-        (json!([{"ids": [1], "collection": "user"}]), "attribute fields is missing"),
-        (json!([{"collection": "user", "ids": [1.5], "fields": {"id": null}}]), "wrong type at field `ids`. Got number 1.5, expected integer"),
-        (json!([{"collection": "user", "ids": [1], "fields": {"id": 5}}]), "field \"id\": wrong type, got number 5, expected object or null"),
+        (
+            json!({"collection": "user", "ids": [1], "fields": {"username": null}}),
+            "wrong type at field ``. Got object, expected list",
+        ),
+        (
+            json!([{"collection": "user", "ids": [1], "fields": {"nope": null}}]),
+            "field \"nope\": user/nope does not exist",
+        ),
+        (
+            json!([{"collection": "nope", "ids": [1], "fields": {"id": null}}]),
+            "field \"id\": nope/id does not exist",
+        ),
+        (
+            json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"type": "relation-list", "collection": "meeting_user"}}}]),
+            "field \"meeting_user_ids\": no fields",
+        ),
+        (
+            json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"type": "bogus", "collection": "meeting_user", "fields": {"id": null}}}}]),
+            "field \"meeting_user_ids\": unknown type bogus",
+        ),
+        (
+            json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"collection": "meeting_user", "fields": {"id": null}}}}]),
+            "field \"meeting_user_ids\": no type",
+        ),
+        (
+            json!([{"collection": "user", "ids": [1], "fields": {"meeting_user_ids": {"type": "relation-list", "fields": {"id": null}}}}]),
+            "field \"meeting_user_ids\": no collection",
+        ),
+        (
+            json!([{"ids": [1], "fields": {"id": null}}]),
+            "attribute collection is missing",
+        ),
+        (
+            json!([{"ids": [1], "collection": "user"}]),
+            "attribute fields is missing",
+        ),
+        (
+            json!([{"collection": "user", "ids": [1.5], "fields": {"id": null}}]),
+            "wrong type at field `ids`. Got number 1.5, expected integer",
+        ),
+        (
+            json!([{"collection": "user", "ids": [1], "fields": {"id": 5}}]),
+            "field \"id\": wrong type, got number 5, expected object or null",
+        ),
     ];
     for (body, expected) in cases {
         assert_eq!(syntax_error(body.clone()), expected, "body {body}");
@@ -206,13 +295,24 @@ fn empty_body_is_an_empty_request() {
 fn keys_parameter_adds_plain_keys() {
     let request = Request::parse(b"", "user/1/username,user/2/username,motion/3/title").unwrap();
     assert_eq!(request.roots().len(), 2);
-    let user_root = request.roots().iter().find(|r| r.collection == Collection::User).unwrap();
+    let user_root = request
+        .roots()
+        .iter()
+        .find(|r| r.collection == Collection::User)
+        .unwrap();
     assert_eq!(user_root.ids, vec![1, 2]);
 }
 
 #[test]
 fn keys_parameter_rejects_invalid_keys() {
-    for keys in ["user/1", "user/x/username", "user/1/nope", "nope/1/id", "user/0/username", "user/1/username,"] {
+    for keys in [
+        "user/1",
+        "user/x/username",
+        "user/1/nope",
+        "nope/1/id",
+        "user/0/username",
+        "user/1/username,",
+    ] {
         let error = Request::parse(b"", keys).unwrap_err();
         assert_eq!(error.error_type(), "SyntaxError", "keys {keys}");
     }
@@ -251,12 +351,19 @@ fn canonical_text_ignores_order() {
 fn targets_follow_values() {
     let motion = Collection::Motion;
     let ids = |follow, raw: &str| -> Vec<String> {
-        Request::targets(follow, raw.as_bytes()).unwrap().iter().map(|f| f.to_string()).collect()
+        Request::targets(follow, raw.as_bytes())
+            .unwrap()
+            .iter()
+            .map(|f| f.to_string())
+            .collect()
     };
     assert_eq!(ids(Follow::Relation(motion), "5"), vec!["motion/5"]);
     assert!(ids(Follow::Relation(motion), "0").is_empty());
     assert!(ids(Follow::Relation(motion), "null").is_empty());
-    assert_eq!(ids(Follow::RelationList(motion), "[1,-1,2]"), vec!["motion/1", "motion/2"]);
+    assert_eq!(
+        ids(Follow::RelationList(motion), "[1,-1,2]"),
+        vec!["motion/1", "motion/2"]
+    );
     assert_eq!(ids(Follow::GenericRelation, "\"topic/4\""), vec!["topic/4"]);
     assert!(ids(Follow::GenericRelation, "\"nope/4\"").is_empty());
     assert_eq!(

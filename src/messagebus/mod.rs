@@ -55,7 +55,7 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate) {
             Err(err) => {
                 failures += 1;
                 let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
-                if failures == 1 || failures % 50 == 0 {
+                if failures == 1 || failures.is_multiple_of(50) {
                     tracing::warn!(error = %err, failures, "reading the Redis stream {MODIFIED_FIELDS} failed; retrying");
                 }
                 tokio::time::sleep(wait).await;
@@ -72,7 +72,10 @@ async fn read_stream(
     let mut connection = config.connect().await?;
     if last_id.is_none() {
         *last_id = Some(newest_id(&mut connection).await?);
-        tracing::info!(id = last_id.as_deref(), "reading Redis stream {MODIFIED_FIELDS}");
+        tracing::info!(
+            id = last_id.as_deref(),
+            "reading Redis stream {MODIFIED_FIELDS}"
+        );
     }
 
     loop {

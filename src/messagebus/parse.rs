@@ -37,7 +37,10 @@ fn bytes(value: &redis::Value) -> Option<&[u8]> {
 
 /// Parses an XREAD reply and returns the entries of the named stream. A nil reply (the
 /// read timed out) has no entries.
-pub fn parse_xread(reply: &redis::Value, stream: &str) -> Result<Vec<StreamEntry>, StreamParseError> {
+pub fn parse_xread(
+    reply: &redis::Value,
+    stream: &str,
+) -> Result<Vec<StreamEntry>, StreamParseError> {
     let streams: Vec<(&[u8], &redis::Value)> = match reply {
         redis::Value::Nil => return Ok(Vec::new()),
         redis::Value::Map(pairs) => pairs
@@ -142,13 +145,19 @@ mod tests {
     }
 
     fn entry(id: &str, fields: &[&str]) -> R {
-        R::Array(vec![bulk(id), R::Array(fields.iter().map(|f| bulk(f)).collect())])
+        R::Array(vec![
+            bulk(id),
+            R::Array(fields.iter().map(|f| bulk(f)).collect()),
+        ])
     }
 
     #[test]
     fn parse_xread_returns_entries_of_the_stream() {
         let reply = R::Array(vec![
-            R::Array(vec![bulk("other"), R::Array(vec![entry("1-0", &["a", "b"])])]),
+            R::Array(vec![
+                bulk("other"),
+                R::Array(vec![entry("1-0", &["a", "b"])]),
+            ]),
             R::Array(vec![
                 bulk("ModifiedFields"),
                 R::Array(vec![
@@ -167,7 +176,10 @@ mod tests {
     #[test]
     fn parse_xread_accepts_nil_and_resp3_maps() {
         assert!(parse_xread(&R::Nil, "ModifiedFields").unwrap().is_empty());
-        let reply = R::Map(vec![(bulk("ModifiedFields"), R::Array(vec![entry("1-0", &[])]))]);
+        let reply = R::Map(vec![(
+            bulk("ModifiedFields"),
+            R::Array(vec![entry("1-0", &[])]),
+        )]);
         assert_eq!(parse_xread(&reply, "ModifiedFields").unwrap().len(), 1);
     }
 
@@ -180,7 +192,10 @@ mod tests {
             R::Array(vec![R::Array(vec![bulk("1-0"), R::Array(vec![bulk("k")])])]),
         ])]);
         assert!(parse_xread(&odd, "s").is_err());
-        let no_id = R::Array(vec![R::Array(vec![bulk("s"), R::Array(vec![R::Array(vec![R::Int(1)])])])]);
+        let no_id = R::Array(vec![R::Array(vec![
+            bulk("s"),
+            R::Array(vec![R::Array(vec![R::Int(1)])]),
+        ])]);
         assert!(parse_xread(&no_id, "s").is_err());
     }
 
@@ -203,7 +218,12 @@ mod tests {
 
         let rendered: Vec<(String, Option<String>)> = changes
             .iter()
-            .map(|(k, v)| (k.to_string(), v.as_ref().map(|v| String::from_utf8(v.to_vec()).unwrap())))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.as_ref().map(|v| String::from_utf8(v.to_vec()).unwrap()),
+                )
+            })
             .collect();
         assert_eq!(
             rendered,

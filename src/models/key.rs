@@ -75,11 +75,12 @@ impl Key {
             return Err(KeyParseError::Form(text.to_string()));
         };
         let id = parse_id(id).ok_or_else(|| KeyParseError::Id(text.to_string()))?;
-        let collection = Collection::from_name(collection)
-            .ok_or_else(|| KeyParseError::Field(text.to_string(), format!("{collection}/{field}")))?;
-        let field = collection
-            .field(field)
-            .ok_or_else(|| KeyParseError::Field(text.to_string(), format!("{collection}/{field}")))?;
+        let collection = Collection::from_name(collection).ok_or_else(|| {
+            KeyParseError::Field(text.to_string(), format!("{collection}/{field}"))
+        })?;
+        let field = collection.field(field).ok_or_else(|| {
+            KeyParseError::Field(text.to_string(), format!("{collection}/{field}"))
+        })?;
         Ok(Key::new(field, id))
     }
 }
@@ -148,13 +149,34 @@ mod tests {
 
     #[test]
     fn key_parse_rejects_bad_forms() {
-        assert!(matches!(Key::parse("motion/42"), Err(KeyParseError::Form(_))));
-        assert!(matches!(Key::parse("motion/1/title/x"), Err(KeyParseError::Form(_))));
-        assert!(matches!(Key::parse("motion/0/title"), Err(KeyParseError::Id(_))));
-        assert!(matches!(Key::parse("motion/-1/title"), Err(KeyParseError::Id(_))));
-        assert!(matches!(Key::parse("motion/abc/title"), Err(KeyParseError::Id(_))));
-        assert!(matches!(Key::parse("motion/1/nope"), Err(KeyParseError::Field(..))));
-        assert!(matches!(Key::parse("nope/1/id"), Err(KeyParseError::Field(..))));
+        assert!(matches!(
+            Key::parse("motion/42"),
+            Err(KeyParseError::Form(_))
+        ));
+        assert!(matches!(
+            Key::parse("motion/1/title/x"),
+            Err(KeyParseError::Form(_))
+        ));
+        assert!(matches!(
+            Key::parse("motion/0/title"),
+            Err(KeyParseError::Id(_))
+        ));
+        assert!(matches!(
+            Key::parse("motion/-1/title"),
+            Err(KeyParseError::Id(_))
+        ));
+        assert!(matches!(
+            Key::parse("motion/abc/title"),
+            Err(KeyParseError::Id(_))
+        ));
+        assert!(matches!(
+            Key::parse("motion/1/nope"),
+            Err(KeyParseError::Field(..))
+        ));
+        assert!(matches!(
+            Key::parse("nope/1/id"),
+            Err(KeyParseError::Field(..))
+        ));
         assert!(matches!(
             Key::parse("motion/281474976710656/title"),
             Err(KeyParseError::Id(_))

@@ -159,7 +159,10 @@ mod tests {
         assert_eq!(Collection::ALL.len(), 46);
         assert_eq!(Collection::from_name("motion"), Some(Collection::Motion));
         assert_eq!(Collection::from_name("nope"), None);
-        assert_eq!(Collection::MotionChangeRecommendation.name(), "motion_change_recommendation");
+        assert_eq!(
+            Collection::MotionChangeRecommendation.name(),
+            "motion_change_recommendation"
+        );
     }
 
     #[test]
@@ -176,7 +179,10 @@ mod tests {
     #[test]
     fn field_kinds_follow_models_yml() {
         let state = FieldId::from_names("motion", "state_id").unwrap();
-        assert_eq!(state.def().kind, FieldKind::Relation(Collection::MotionState));
+        assert_eq!(
+            state.def().kind,
+            FieldKind::Relation(Collection::MotionState)
+        );
         assert_eq!(state.def().restriction_mode, RestrictionMode::C);
 
         let tagged = FieldId::from_names("tag", "tagged_ids").unwrap();
@@ -189,19 +195,31 @@ mod tests {
             ])
         );
 
-        assert_eq!(state.def().reverse, &[(Collection::MotionState, "motion_ids")]);
+        assert_eq!(
+            state.def().reverse,
+            &[(Collection::MotionState, "motion_ids")]
+        );
 
         let content = FieldId::from_names("projection", "content").unwrap();
         assert!(content.def().calculated);
 
         let meeting_ids = FieldId::from_names("user", "meeting_ids").unwrap();
-        assert_eq!(meeting_ids.def().kind, FieldKind::Scalar(ScalarType::NumberList));
+        assert_eq!(
+            meeting_ids.def().kind,
+            FieldKind::Scalar(ScalarType::NumberList)
+        );
     }
 
     #[test]
     fn typed_fields_point_to_their_definition() {
         assert_eq!(collections::Motion::TITLE.id().name(), "title");
-        assert_eq!(collections::Motion::TITLE.id().collection(), Collection::Motion);
-        assert_eq!(collections::Motion::TITLE.key(5).to_string(), "motion/5/title");
+        assert_eq!(
+            collections::Motion::TITLE.id().collection(),
+            Collection::Motion
+        );
+        assert_eq!(
+            collections::Motion::TITLE.key(5).to_string(),
+            "motion/5/title"
+        );
     }
 }

@@ -53,21 +53,27 @@ impl FieldValue for String {
 impl FieldValue for i64 {
     fn decode(raw: &[u8]) -> Result<Self, DecodeError> {
         let value = parse(raw, "integer")?;
-        value.as_i64().map_or_else(|| mismatch(&value, "integer"), Ok)
+        value
+            .as_i64()
+            .map_or_else(|| mismatch(&value, "integer"), Ok)
     }
 }
 
 impl FieldValue for f64 {
     fn decode(raw: &[u8]) -> Result<Self, DecodeError> {
         let value = parse(raw, "number")?;
-        value.as_f64().map_or_else(|| mismatch(&value, "number"), Ok)
+        value
+            .as_f64()
+            .map_or_else(|| mismatch(&value, "number"), Ok)
     }
 }
 
 impl FieldValue for bool {
     fn decode(raw: &[u8]) -> Result<Self, DecodeError> {
         let value = parse(raw, "boolean")?;
-        value.as_bool().map_or_else(|| mismatch(&value, "boolean"), Ok)
+        value
+            .as_bool()
+            .map_or_else(|| mismatch(&value, "boolean"), Ok)
     }
 }
 
@@ -98,11 +104,14 @@ impl FieldValue for Vec<String> {
         };
         items
             .iter()
-            .map(|item| item.as_str().map(str::to_string).map_or_else(|| mismatch(item, "string"), Ok))
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .map_or_else(|| mismatch(item, "string"), Ok)
+            })
             .collect()
     }
 }
-
 
 impl FieldValue for Id {
     fn decode(raw: &[u8]) -> Result<Self, DecodeError> {

@@ -87,10 +87,16 @@ impl TestDb {
             .port(self.port)
             .user(&self.user)
             .dbname(database);
-        let (client, connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|err| panic!("connect to PostgreSQL at {}:{}: {err}", self.host, self.port));
+        let (client, connection) =
+            config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|err| {
+                    panic!(
+                        "connect to PostgreSQL at {}:{}: {err}",
+                        self.host, self.port
+                    )
+                });
         tokio::spawn(connection);
         client
     }
@@ -155,7 +161,10 @@ impl TestDb {
             for (field, value) in fields {
                 if value.is_null() {
                     client
-                        .execute("UPDATE models SET data = data - $2 WHERE fqid = $1", &[&fqid, &field])
+                        .execute(
+                            "UPDATE models SET data = data - $2 WHERE fqid = $1",
+                            &[&fqid, &field],
+                        )
                         .await
                         .unwrap();
                 } else {
@@ -179,7 +188,10 @@ impl Drop for TestDb {
         // Dropping needs a runtime of its own, because the test's runtime is shutting
         // down or busy.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async move {
                 let mut config = tokio_postgres::Config::new();
                 config.host(&host).port(port).user(&user).dbname("postgres");
@@ -205,7 +217,16 @@ impl TestRedis {
     pub async fn start() -> TestRedis {
         let port = free_port();
         let process = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -213,7 +234,8 @@ impl TestRedis {
         let redis = TestRedis { port, process };
         for _ in 0..100 {
             if let Ok(mut connection) = redis.connection().await {
-                let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut connection).await;
+                let pong: redis::RedisResult<String> =
+                    redis::cmd("PING").query_async(&mut connection).await;
                 if pong.is_ok() {
                     return redis;
                 }
@@ -316,7 +338,11 @@ impl TestService {
     async fn wait_for_message_bus(&self) {
         for _ in 0..200 {
             let mut connection = self.redis.connection().await.unwrap();
-            let clients: String = redis::cmd("CLIENT").arg("LIST").query_async(&mut connection).await.unwrap();
+            let clients: String = redis::cmd("CLIENT")
+                .arg("LIST")
+                .query_async(&mut connection)
+                .await
+                .unwrap();
             if clients.contains("cmd=xread") {
                 return;
             }
@@ -362,8 +388,12 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|err| panic!("body is not JSON ({err}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!(
+                "body is not JSON ({err}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 }
 
@@ -373,7 +403,9 @@ pub fn client() -> reqwest::Client {
 
 /// Sends one request and reads the whole response.
 pub async fn send(method: reqwest::Method, url: &str, body: Option<Vec<u8>>) -> Answer {
-    let mut request = client().request(method, url).timeout(Duration::from_secs(30));
+    let mut request = client()
+        .request(method, url)
+        .timeout(Duration::from_secs(30));
     if let Some(body) = body {
         request = request.body(body);
     }
@@ -381,11 +413,20 @@ pub async fn send(method: reqwest::Method, url: &str, body: Option<Vec<u8>>) -> 
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response.bytes().await.expect("read body").to_vec();
-    Answer { status, headers, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 pub async fn post(url: &str, body: &Value) -> Answer {
-    send(reqwest::Method::POST, url, Some(body.to_string().into_bytes())).await
+    send(
+        reqwest::Method::POST,
+        url,
+        Some(body.to_string().into_bytes()),
+    )
+    .await
 }
 
 /// An open stream, read line by line.
@@ -419,7 +460,9 @@ impl Stream {
                 let line: Vec<u8> = self.buffer.drain(..=end).collect();
                 return Some(line);
             }
-            let chunk = tokio::time::timeout_at(deadline, self.chunks.next()).await.ok()??;
+            let chunk = tokio::time::timeout_at(deadline, self.chunks.next())
+                .await
+                .ok()??;
             self.buffer.extend_from_slice(&chunk.expect("read stream"));
         }
     }
@@ -431,7 +474,10 @@ impl Stream {
             .await
             .expect("a message within 5 seconds");
         serde_json::from_slice(&line).unwrap_or_else(|err| {
-            panic!("message is not JSON ({err}): {}", String::from_utf8_lossy(&line))
+            panic!(
+                "message is not JSON ({err}): {}",
+                String::from_utf8_lossy(&line)
+            )
         })
     }
 
