@@ -250,6 +250,23 @@ impl TestRedis {
         client.get_multiplexed_async_connection().await
     }
 
+    /// Waits until a client blocks in XREAD, so that entries added afterwards reach it.
+    pub async fn wait_for_reader(&self) {
+        for _ in 0..500 {
+            let mut connection = self.connection().await.unwrap();
+            let clients: String = redis::cmd("CLIENT")
+                .arg("LIST")
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            if clients.contains("cmd=xread") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("nobody started reading the message bus");
+    }
+
     /// Adds one entry to `ModifiedFields` with each key and its JSON-encoded value.
     pub async fn xadd(&self, changes: &Value) {
         let mut command = redis::cmd("XADD");
