@@ -37,6 +37,8 @@ struct FieldSpec {
     restriction_mode: String,
     calculated: bool,
     required: bool,
+    /// Allowed values from `enum` (or `items.enum` for lists), as JSON text for numbers.
+    enum_values: Vec<String>,
 }
 
 enum Kind {
@@ -108,6 +110,24 @@ fn parse_field(name: &str, def: &Value) -> Result<FieldSpec, String> {
         .ok_or("missing restriction_mode")?
         .to_string();
     let calculated = get("calculated").and_then(Value::as_bool).unwrap_or(false);
+    let enum_list = get("enum").or_else(|| {
+        get("items")
+            .and_then(Value::as_mapping)
+            .and_then(|items| items.get(Value::String("enum".into())))
+    });
+    let enum_values = match enum_list {
+        None => Vec::new(),
+        Some(list) => list
+            .as_sequence()
+            .ok_or("`enum` is not a list")?
+            .iter()
+            .map(|value| match value {
+                Value::String(text) => Ok(text.clone()),
+                Value::Number(number) => Ok(number.to_string()),
+                _ => Err("`enum` value is neither string nor number".to_string()),
+            })
+            .collect::<Result<_, _>>()?,
+    };
     let required = get("required").and_then(Value::as_bool).unwrap_or(false);
 
     let reverse = match get("to") {
@@ -141,6 +161,7 @@ fn parse_field(name: &str, def: &Value) -> Result<FieldSpec, String> {
         restriction_mode,
         calculated,
         required,
+        enum_values,
     })
 }
 
@@ -299,6 +320,7 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
             let mode = ident(&field.restriction_mode);
             let calculated = field.calculated;
             let required = field.required;
+            let enum_values = &field.enum_values;
             let kind = match &field.kind {
                 Kind::Scalar(scalar) => {
                     let scalar = ident(scalar);
@@ -334,6 +356,7 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
                     restriction_mode: RestrictionMode::#mode,
                     calculated: #calculated,
                     required: #required,
+                    enum_values: &[#(#enum_values),*],
                 }
             });
 

@@ -26,12 +26,37 @@ pub(super) struct Agenda {
     pub motion_items: usize,
     /// The agenda item of the "Motions" topic with its item number.
     pub motions_item: Option<(Fqid, String)>,
+    /// The index of the "Motions" topic in `entries`.
+    pub motions_topic_index: Option<usize>,
     /// The next free agenda item weight.
     pub next_weight: u64,
 }
 
-/// Where in the agenda the "Motions" topic goes, unless there are fewer topics before it.
+/// Position of the "Motions" topic in the agenda, or the last position when there are fewer
+/// topics.
 const MOTIONS_TOPIC_POSITION: usize = 4;
+
+/// Returns the lists of speakers in agenda order: the topics up to the "Motions" topic,
+/// the motions on the agenda, the remaining topics and then the motions that are not on the
+/// agenda. `motions` must have the motions on the agenda first.
+pub(super) fn agenda_order(
+    agenda: &Agenda,
+    motions: &[ListOfSpeakersEntry],
+) -> Vec<ListOfSpeakersEntry> {
+    let split = agenda
+        .motions_topic_index
+        .map_or(agenda.entries.len(), |index| index + 1);
+    let (topics_before, topics_after) = agenda.entries.split_at(split);
+    let (motions_on_agenda, other_motions) =
+        motions.split_at(agenda.motion_items.min(motions.len()));
+    topics_before
+        .iter()
+        .chain(motions_on_agenda)
+        .chain(topics_after)
+        .chain(other_motions)
+        .copied()
+        .collect()
+}
 
 impl MeetingBuilder<'_> {
     /// Creates the topics with agenda items and lists of speakers. Up to a third of the
@@ -39,8 +64,8 @@ impl MeetingBuilder<'_> {
     pub(super) fn create_topics(&mut self, options: &GenerateOptions) -> Agenda {
         let motion_items = options.motions.min(options.agenda_items / 3);
         let topic_count = options.agenda_items - motion_items;
-        let motions_position =
-            (motion_items > 0 && topic_count > 0).then(|| MOTIONS_TOPIC_POSITION.min(topic_count - 1));
+        let motions_position = (motion_items > 0 && topic_count > 0)
+            .then(|| MOTIONS_TOPIC_POSITION.min(topic_count - 1));
 
         let mut entries = Vec::with_capacity(topic_count);
         let mut motions_item = None;
@@ -50,21 +75,24 @@ impl MeetingBuilder<'_> {
                 "Motions".to_string()
             } else {
                 other_topics += 1;
-                text::TOPIC_TITLES
-                    .get(other_topics - 1)
-                    .map_or_else(|| format!("Topic {other_topics}"), |title| title.to_string())
+                text::TOPIC_TITLES.get(other_topics - 1).map_or_else(
+                    || format!("Topic {other_topics}"),
+                    |title| title.to_string(),
+                )
             };
             let topic = self.store.create(Collection::Topic);
             let sequential_number = self.next_sequential_number(Collection::Topic);
             self.store.set(topic, "title", title);
             self.store.set(topic, "text", text::paragraphs(self.rng, 1));
-            self.store.set(topic, "sequential_number", sequential_number);
+            self.store
+                .set(topic, "sequential_number", sequential_number);
             self.store.link(topic, "meeting_id", self.meeting);
 
             let item_number = format!("TOP {}", position + 1);
             let is_motions_topic = Some(position) == motions_position;
             let internal = !is_motions_topic && position % 7 == 6;
-            let agenda_item = self.create_agenda_item(topic, &item_number, position as u64 + 1, internal);
+            let agenda_item =
+                self.create_agenda_item(topic, &item_number, position as u64 + 1, internal);
             if is_motions_topic {
                 motions_item = Some((agenda_item, item_number));
             }
@@ -80,6 +108,7 @@ impl MeetingBuilder<'_> {
             entries,
             motion_items,
             motions_item,
+            motions_topic_index: motions_position,
             next_weight: topic_count as u64 + 1,
         }
     }
@@ -155,7 +184,13 @@ impl MeetingBuilder<'_> {
             for _ in 0..finished {
                 weight += 1;
                 let end = clock + self.rng.gen_range(60..=300);
-                self.add_speaker(entry.list_of_speakers, &pool, weight, Some((clock, end)), false);
+                self.add_speaker(
+                    entry.list_of_speakers,
+                    &pool,
+                    weight,
+                    Some((clock, end)),
+                    false,
+                );
                 clock = end + 10;
             }
             if index == current {
@@ -178,7 +213,7 @@ impl MeetingBuilder<'_> {
         Some(current)
     }
 
-    /// Adds a speaker, finished when `times` holds begin and end time.
+    /// Adds a speaker, finished when `times` contains begin and end time.
     fn add_speaker(
         &mut self,
         list_of_speakers: Fqid,

@@ -1,28 +1,36 @@
 //! Consistency check of an OpenSlides JSON export against models.yml: known collections and
 //! fields, value types and enum values, ids, required fields and relations that point back.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::enums::allowed_values;
 use super::MIGRATION_INDEX_KEY;
 use crate::models::{parse_id, Collection, FieldDef, FieldId, FieldKind, Fqid, Id, ScalarType};
 
 /// Checks an export of the shape `{"<collection>": {"<id>": {"<field>": value}}}` and returns
 /// one message per problem, empty when the export is consistent.
 ///
-/// The rules: every collection and field exists in models.yml, every value has its field's
-/// type and enum values, every object's `id` equals its key, every required field (except
-/// calculated ones) is set and not empty, and every relation points to an existing object
-/// whose reverse field (the `to` of models.yml) points back. A `null` value counts as an
-/// unset field, because OpenSlides' own example data writes unset fields as `null`.
+/// The rules:
+/// - Every collection and field exists in models.yml.
+/// - Every value has its field's JSON type and, where models.yml lists an enum, an allowed
+///   value.
+/// - Every object's `id` equals its key.
+/// - Every required field, except calculated ones, is set and not empty.
+/// - Every relation points to an existing object whose reverse field (the `to` of
+///   models.yml) points back.
+///
+/// A `null` value counts as an unset field, because OpenSlides' own example data writes
+/// unset fields as `null`.
 ///
 /// Problems of single objects come first, in collection, id and field order, followed by
 /// the relation problems.
 pub fn check_export(data: &Value) -> Vec<String> {
     let Some(root) = data.as_object() else {
-        return vec![format!("the export is {}, expected an object", describe(data))];
+        return vec![format!(
+            "the export is {}, expected an object",
+            describe(data)
+        )];
     };
 
     let mut checker = Checker::default();
@@ -166,9 +174,7 @@ impl Checker {
                     "a list of \"collection/id\" with collections of: {}",
                     collection_names(targets)
                 );
-                self.check_list(field, id, value, &expected, |item| {
-                    as_fqid(item, targets)
-                })
+                self.check_list(field, id, value, &expected, |item| as_fqid(item, targets))
             }
         };
         if let Some(problem) = type_problem {
@@ -176,7 +182,8 @@ impl Checker {
             return;
         }
 
-        if let Some(allowed) = allowed_values(def.collection.name(), def.name) {
+        let allowed = def.enum_values;
+        if !allowed.is_empty() {
             let items = match value {
                 Value::Array(items) => items.as_slice(),
                 single => std::slice::from_ref(single),
@@ -194,7 +201,7 @@ impl Checker {
     }
 
     /// Checks a relation list item by item, records its relations and returns the type
-    /// problem, if any. An id that occurs twice is a problem too.
+    /// problem, if any. An id that occurs twice is reported directly and recorded once.
     fn check_list(
         &mut self,
         field: FieldId,
@@ -215,10 +222,15 @@ impl Checker {
                     describe(item)
                 ));
             };
-            if !seen.insert(to) {
-                return Some(format!("contains {item} more than once"));
+            if seen.insert(to) {
+                targets.push(to);
+            } else {
+                let def = field.def();
+                self.problems.push(format!(
+                    "{}/{id}/{}: contains {item} more than once",
+                    def.collection, def.name
+                ));
             }
-            targets.push(to);
         }
         for to in targets {
             self.add_relation(field, id, to);
@@ -272,9 +284,10 @@ fn reverse_field(def: &FieldDef, target: Collection) -> Option<FieldId> {
 /// Returns what is wrong with a scalar value, or `None` when it fits its type.
 fn scalar_type_problem(scalar: ScalarType, value: &Value) -> Option<String> {
     let fits = match scalar {
-        ScalarType::String | ScalarType::Text | ScalarType::HtmlStrict | ScalarType::HtmlPermissive => {
-            value.is_string()
-        }
+        ScalarType::String
+        | ScalarType::Text
+        | ScalarType::HtmlStrict
+        | ScalarType::HtmlPermissive => value.is_string(),
         ScalarType::Color => value.as_str().is_some_and(is_color),
         ScalarType::Number | ScalarType::Timestamp => value.is_i64() || value.is_u64(),
         ScalarType::Float => value.is_number(),
@@ -292,9 +305,10 @@ fn scalar_type_problem(scalar: ScalarType, value: &Value) -> Option<String> {
         return None;
     }
     let expected = match scalar {
-        ScalarType::String | ScalarType::Text | ScalarType::HtmlStrict | ScalarType::HtmlPermissive => {
-            "a string"
-        }
+        ScalarType::String
+        | ScalarType::Text
+        | ScalarType::HtmlStrict
+        | ScalarType::HtmlPermissive => "a string",
         ScalarType::Color => "a color string like \"#317796\"",
         ScalarType::Number => "an integer",
         ScalarType::Timestamp => "an integer timestamp",
@@ -382,8 +396,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// An export with the fewest objects that models.yml allows: an organization and its
-    /// theme.
+    /// Returns an export with the fewest objects that models.yml allows: an organization and
+    /// its theme.
     fn minimal_export() -> Value {
         json!({
             "_migration_index": 67,

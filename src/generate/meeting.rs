@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::{json, Value};
 
+use super::agenda::agenda_order;
 use super::store::Store;
 use super::{GenerateOptions, Organization};
 use crate::models::{Collection, Fqid};
@@ -151,13 +152,9 @@ pub(super) fn build_meeting(
     let workflows = builder.create_workflows();
     let agenda = builder.create_topics(options);
     let motions = builder.create_motions(options, &workflows, &participants, &agenda);
-    let lists_of_speakers: Vec<_> = agenda
-        .entries
-        .iter()
-        .chain(&motions.entries)
-        .cloned()
-        .collect();
-    let current = builder.add_speakers(options.lists_of_speakers, &lists_of_speakers, &participants);
+    let lists_of_speakers = agenda_order(&agenda, &motions.entries);
+    let current =
+        builder.add_speakers(options.lists_of_speakers, &lists_of_speakers, &participants);
     let started_poll =
         builder.create_polls(options.polls, &motions.motions, &participants, &groups);
 
@@ -168,7 +165,13 @@ pub(super) fn build_meeting(
             .and_then(|index| lists_of_speakers.get(index))
             .map(|entry| entry.content)
     };
-    builder.create_projections(&projectors, current_content, neighbour(1), neighbour(-1), started_poll);
+    builder.create_projections(
+        &projectors,
+        current_content,
+        neighbour(1),
+        neighbour(-1),
+        started_poll,
+    );
     meeting
 }
 
@@ -205,9 +208,15 @@ fn set_meeting_settings(store: &mut Store, meeting: Fqid, number: usize, start_t
         ("list_of_speakers_amount_last_on_projector", json!(0)),
         ("list_of_speakers_amount_next_on_projector", json!(-1)),
         ("list_of_speakers_couple_countdown", json!(true)),
-        ("list_of_speakers_show_amount_of_speakers_on_slide", json!(true)),
+        (
+            "list_of_speakers_show_amount_of_speakers_on_slide",
+            json!(true),
+        ),
         ("list_of_speakers_present_users_only", json!(false)),
-        ("list_of_speakers_enable_point_of_order_speakers", json!(true)),
+        (
+            "list_of_speakers_enable_point_of_order_speakers",
+            json!(true),
+        ),
         ("list_of_speakers_initially_closed", json!(false)),
         ("motions_preamble", json!("The assembly may decide:")),
         ("motions_default_line_numbering", json!("outside")),
@@ -226,13 +235,19 @@ fn set_meeting_settings(store: &mut Store, meeting: Fqid, number: usize, start_t
         ("motion_poll_default_method", json!("YNA")),
         ("motion_poll_default_onehundred_percent_base", json!("YNA")),
         ("motion_poll_default_backend", json!("fast")),
-        ("motion_poll_projection_name_order_first", json!("last_name")),
+        (
+            "motion_poll_projection_name_order_first",
+            json!("last_name"),
+        ),
         ("motion_poll_projection_max_columns", json!(6)),
         ("users_enable_presence_view", json!(true)),
         ("users_enable_vote_delegations", json!(true)),
         ("users_allow_self_set_present", json!(true)),
         ("assignment_poll_default_type", json!("pseudoanonymous")),
-        ("assignment_poll_default_onehundred_percent_base", json!("valid")),
+        (
+            "assignment_poll_default_onehundred_percent_base",
+            json!("valid"),
+        ),
         ("poll_default_type", json!("analog")),
         ("poll_couple_countdown", json!(true)),
     ];
@@ -290,7 +305,8 @@ impl MeetingBuilder<'_> {
             .map(|field| field.name())
             .filter(|name| name.starts_with("default_projector_"));
         for field in default_fields {
-            let shows_speakers = field.contains("list_of_speakers") || field.contains("current_los");
+            let shows_speakers =
+                field.contains("list_of_speakers") || field.contains("current_los");
             let projector = if shows_speakers { side } else { main };
             self.store.link(meeting, field, projector);
         }
@@ -464,10 +480,10 @@ impl MeetingBuilder<'_> {
         .collect()
     }
 
-    /// Puts content on the projectors: the current item, the projector message and the
-    /// speaking time countdown on the main projector with the next item as preview and the
-    /// previous one as history, the current list of speakers on the side projector, and the
-    /// agenda on any further projector.
+    /// Puts content on the projectors. The main projector shows the current item, the
+    /// projector message and the speaking time countdown, with the next item and the started
+    /// poll as preview and the previous item as history. The side projector shows the current
+    /// list of speakers, and any further projector the agenda.
     fn create_projections(
         &mut self,
         projectors: &Projectors,
@@ -484,7 +500,13 @@ impl MeetingBuilder<'_> {
             self.project(main, "current_projector_id", current, None, false);
         }
         self.project(main, "current_projector_id", projectors.message, None, true);
-        self.project(main, "current_projector_id", projectors.speaking_time, None, true);
+        self.project(
+            main,
+            "current_projector_id",
+            projectors.speaking_time,
+            None,
+            true,
+        );
         if let Some(next) = next {
             self.project(main, "preview_projector_id", next, None, false);
         }
@@ -494,9 +516,21 @@ impl MeetingBuilder<'_> {
         if let Some(previous) = previous {
             self.project(main, "history_projector_id", previous, None, false);
         }
-        self.project(side, "current_projector_id", meeting, Some("current_los"), true);
+        self.project(
+            side,
+            "current_projector_id",
+            meeting,
+            Some("current_los"),
+            true,
+        );
         for projector in projectors.all.iter().skip(2) {
-            self.project(*projector, "current_projector_id", meeting, Some("agenda_item_list"), false);
+            self.project(
+                *projector,
+                "current_projector_id",
+                meeting,
+                Some("agenda_item_list"),
+                false,
+            );
         }
     }
 

@@ -1,10 +1,8 @@
-//! Deterministic generator of OpenSlides data in the JSON export format (the shape of
-//! OpenSlides' example-data.json), and `check_export`, which checks such data against
-//! models.yml.
+//! Deterministic generator of OpenSlides data in the JSON export format of OpenSlides'
+//! example data, and `check_export`, which checks such data against models.yml.
 
 mod agenda;
 mod check;
-mod enums;
 mod meeting;
 mod motions;
 mod store;
@@ -23,7 +21,7 @@ pub use check::check_export;
 /// The migration index that generated exports carry, the same as OpenSlides' example data.
 pub const MIGRATION_INDEX: u64 = 67;
 
-/// The top-level key of an export that holds the migration index instead of a collection.
+/// The top-level key of an export that contains the migration index instead of a collection.
 pub const MIGRATION_INDEX_KEY: &str = "_migration_index";
 
 /// Sizes and seed of generated data.
@@ -40,12 +38,16 @@ pub struct GenerateOptions {
     /// Motions per meeting. About every tenth motion is an amendment of an earlier one.
     pub motions: usize,
     /// Seed of the random generator. The same options give the same export.
+    ///
+    /// NOTE: `StdRng` may produce other numbers after a `rand` upgrade, so exports are only
+    /// reproducible with the same `rand` version.
     pub seed: u64,
     /// Agenda items per meeting. Up to a third of them belong to motions, the others to
     /// topics.
     pub agenda_items: usize,
     /// Lists of speakers per meeting that get speakers. Every motion and topic has a list of
-    /// speakers, because models.yml requires one, so this can not exceed their number.
+    /// speakers, because models.yml requires one, and larger values are capped at their
+    /// number.
     pub lists_of_speakers: usize,
     /// Motion polls per meeting, cycling through the states created, started, finished and
     /// published. Without motions there are no polls.
@@ -56,7 +58,8 @@ pub struct GenerateOptions {
 }
 
 impl GenerateOptions {
-    /// A demo meeting: 20 users, 10 motions and a few items of everything else.
+    /// Returns options for a demo meeting: 20 users, 10 motions and a few items of everything
+    /// else.
     pub fn small() -> Self {
         GenerateOptions {
             meetings: 1,
@@ -64,14 +67,14 @@ impl GenerateOptions {
             motions: 10,
             seed: 1,
             agenda_items: 8,
-            lists_of_speakers: 6,
+            lists_of_speakers: 8,
             polls: 4,
             projectors: 2,
         }
     }
 
-    /// One large meeting: 2000 users, 1000 motions, 300 agenda items, 100 lists of speakers
-    /// with speakers, 50 polls and 3 projectors.
+    /// Returns options for one large meeting: 2000 users, 1000 motions, 300 agenda items,
+    /// 100 lists of speakers with speakers, 50 polls and 3 projectors.
     pub fn large_meeting() -> Self {
         GenerateOptions {
             meetings: 1,
@@ -106,14 +109,7 @@ pub fn generate(options: &GenerateOptions) -> Value {
 
     let meetings: Vec<Fqid> = (0..options.meetings)
         .map(|index| {
-            meeting::build_meeting(
-                &mut store,
-                &mut rng,
-                options,
-                &organization,
-                &users,
-                index,
-            )
+            meeting::build_meeting(&mut store, &mut rng, options, &organization, &users, index)
         })
         .collect();
 
@@ -161,7 +157,11 @@ fn build_organization(store: &mut Store) -> Organization {
     store.set(organization, "login_text", "Welcome to OpenSlides.");
     store.set(organization, "url", "https://example.com");
     store.set(organization, "users_email_sender", "OpenSlides");
-    store.set(organization, "users_email_subject", "OpenSlides access data");
+    store.set(
+        organization,
+        "users_email_subject",
+        "OpenSlides access data",
+    );
 
     for (index, (name, primary, accent, warn)) in THEMES.iter().enumerate() {
         let theme = store.create(Collection::Theme);
@@ -251,7 +251,9 @@ mod tests {
     }
 
     fn count(data: &Value, collection: &str) -> usize {
-        data[collection].as_object().map_or(0, |objects| objects.len())
+        data[collection]
+            .as_object()
+            .map_or(0, |objects| objects.len())
     }
 
     fn objects<'a>(data: &'a Value, collection: &str) -> impl Iterator<Item = &'a Value> {
@@ -317,7 +319,10 @@ mod tests {
         assert_eq!(count(&data, "meeting"), 3);
         assert_eq!(count(&data, "committee"), 3);
         assert_eq!(count(&data, "meeting_user"), 90);
-        assert_eq!(data["user"]["5"]["meeting_ids"], serde_json::json!([1, 2, 3]));
+        assert_eq!(
+            data["user"]["5"]["meeting_ids"],
+            serde_json::json!([1, 2, 3])
+        );
     }
 
     #[test]
@@ -344,7 +349,10 @@ mod tests {
         let data = generate(&GenerateOptions::small());
         assert_eq!(data["_migration_index"], 67);
         assert_eq!(data["user"]["1"]["username"], "admin");
-        assert_eq!(data["user"]["1"]["organization_management_level"], "superadmin");
+        assert_eq!(
+            data["user"]["1"]["organization_management_level"],
+            "superadmin"
+        );
         assert_eq!(count(&data, "motion"), 10);
         assert_eq!(count(&data, "agenda_item"), 8);
 

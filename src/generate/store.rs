@@ -28,11 +28,15 @@ impl Store {
     /// Sets a non-relation field. Relations go through `link`, which keeps both sides equal.
     pub fn set(&mut self, object: Fqid, field: &str, value: impl Into<Value>) {
         debug_assert!(
-            matches!(field_id(object.collection, field).def().kind, FieldKind::Scalar(_)),
+            matches!(
+                field_id(object.collection, field).def().kind,
+                FieldKind::Scalar(_)
+            ),
             "{}/{field} is a relation, set it with link",
             object.collection
         );
-        self.object_mut(object).insert(field.to_string(), value.into());
+        self.object_mut(object)
+            .insert(field.to_string(), value.into());
     }
 
     /// Points `field` of `from` to `to` and adds `from` to the reverse field of `to`.
@@ -44,27 +48,24 @@ impl Store {
         let forward = field_id(from.collection, field);
         let def = forward.def();
         let Some((_, back_name)) = def.reverse.iter().find(|(c, _)| *c == to.collection) else {
-            panic!("{}/{field} can not point to {}", from.collection, to.collection);
+            panic!(
+                "{}/{field} can not point to {}",
+                from.collection, to.collection
+            );
         };
         let back = field_id(to.collection, back_name);
         self.write_relation(from, forward, to);
         self.write_relation(to, back, from);
     }
 
-    /// Returns the integer value of a field, if it is set.
-    pub fn get_id(&self, object: Fqid, field: &str) -> Option<Id> {
-        self.collections
-            .get(&object.collection)?
-            .get(index(object.id))?
-            .get(field)?
-            .as_u64()
-    }
-
     /// Converts the store into the export shape `{"<collection>": {"<id>": {...}}}` with the
     /// migration index at the top level.
     pub fn into_export(self, migration_index: u64) -> Value {
         let mut root = Map::new();
-        root.insert(MIGRATION_INDEX_KEY.to_string(), Value::from(migration_index));
+        root.insert(
+            MIGRATION_INDEX_KEY.to_string(),
+            Value::from(migration_index),
+        );
         for (collection, objects) in self.collections {
             let by_id: Map<String, Value> = objects
                 .into_iter()

@@ -27,6 +27,9 @@ pub struct FieldDef {
     /// The value is computed by a service instead of being stored by the backend.
     pub calculated: bool,
     pub required: bool,
+    /// The allowed values when models.yml lists them (`enum`, or `items.enum` for each
+    /// item of a list). Numbers are written as their JSON text.
+    pub enum_values: &'static [&'static str],
 }
 
 /// The type of a field and, for relations, the collections it points to.
@@ -199,6 +202,11 @@ mod tests {
             state.def().reverse,
             &[(Collection::MotionState, "motion_ids")]
         );
+
+        let permissions = FieldId::from_names("group", "permissions").unwrap();
+        assert!(permissions.def().enum_values.contains(&"motion.can_see"));
+        let font_size = FieldId::from_names("meeting", "export_pdf_fontsize").unwrap();
+        assert_eq!(font_size.def().enum_values, &["10", "11", "12"]);
 
         let content = FieldId::from_names("projection", "content").unwrap();
         assert!(content.def().calculated);
