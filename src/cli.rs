@@ -115,11 +115,16 @@ pub async fn demo() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .with_context(|| format!("listen on 127.0.0.1:{port}"))?;
-    let autoupdate = crate::demo::start();
-    eprintln!(
-        "Demo meeting on http://127.0.0.1:{port}; every request is served as user 1. Try:\n  \
-         curl -N 'http://127.0.0.1:{port}/system/autoupdate?k=speaker/1/begin_time,speaker/2/begin_time,speaker/2/end_time'"
-    );
+    let (autoupdate, list_id) = crate::demo::start();
+    eprintln!("Demo meeting on http://127.0.0.1:{port}; every request is served as user 1.");
+    if let Some(list_id) = list_id {
+        eprintln!(
+            "Watch its list of speakers move:\n  curl -N localhost:{port}/system/autoupdate -d \
+             '[{{\"ids\": [{list_id}], \"collection\": \"list_of_speakers\", \"fields\": \
+             {{\"speaker_ids\": {{\"type\": \"relation-list\", \"collection\": \"speaker\", \
+             \"fields\": {{\"begin_time\": null, \"end_time\": null}}}}}}}}]'"
+        );
+    }
     crate::service::serve(
         listener,
         autoupdate,

@@ -16,22 +16,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 const STEP: Duration = Duration::from_secs(3);
 
 /// Builds the demo's core on the generated demo meeting and starts the simulation.
-pub fn start() -> Autoupdate {
+/// Returns the core and the id of the list of speakers that moves.
+pub fn start() -> (Autoupdate, Option<u64>) {
     let export = generate(&GenerateOptions::small());
     let source = MemorySource::from_export(&export);
     let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
     let autoupdate = Autoupdate::new(datastore, Arc::new(AllVisible));
 
     let simulation = Simulation::from_export(&export, source, autoupdate.clone());
+    let list_id = simulation.list_id;
     tokio::spawn(simulation.run());
-    autoupdate
+    (autoupdate, list_id)
 }
 
 /// The objects the simulation changes.
 struct Simulation {
     source: MemorySource,
     autoupdate: Autoupdate,
-    /// Speakers of one list of speakers, in order.
+    /// The list of speakers that moves.
+    list_id: Option<u64>,
+    /// Its speakers, in order.
     speakers: Vec<u64>,
     countdown: Option<(u64, f64)>,
 }
@@ -42,12 +46,18 @@ impl Simulation {
         source: MemorySource,
         autoupdate: Autoupdate,
     ) -> Self {
-        let speakers = export["list_of_speakers"]
+        let list = export["list_of_speakers"]
             .as_object()
             .into_iter()
             .flat_map(|lists| lists.values())
-            .filter_map(|list| list["speaker_ids"].as_array())
-            .find(|ids| ids.len() >= 2)
+            .find(|list| {
+                list["speaker_ids"]
+                    .as_array()
+                    .is_some_and(|ids| ids.len() >= 2)
+            });
+        let list_id = list.and_then(|list| list["id"].as_u64());
+        let speakers = list
+            .and_then(|list| list["speaker_ids"].as_array())
             .map(|ids| ids.iter().filter_map(serde_json::Value::as_u64).collect())
             .unwrap_or_default();
         let countdown = export["projector_countdown"]
@@ -62,6 +72,7 @@ impl Simulation {
         Simulation {
             source,
             autoupdate,
+            list_id,
             speakers,
             countdown,
         }
