@@ -104,6 +104,43 @@ pub fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The options of `token`.
+#[derive(clap::Args)]
+pub struct TokenArgs {
+    /// The user the token is for.
+    #[arg(long)]
+    pub user_id: i64,
+    /// The session id in the token.
+    #[arg(long, default_value = "development-session")]
+    pub session_id: String,
+    /// Seconds until the access token expires; negative gives an expired token.
+    #[arg(long, default_value_t = 600, allow_hyphen_values = true)]
+    pub expires_in: i64,
+}
+
+/// Prints an access token and a refresh cookie as curl header arguments, signed with the
+/// keys of AUTH_TOKEN_KEY_FILE and AUTH_COOKIE_KEY_FILE (or the development keys with
+/// OPENSLIDES_DEVELOPMENT=true).
+pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
+    let settings = crate::config::auth_settings_from_env()?;
+    if settings.fake {
+        bail!("AUTH_FAKE is set, so no token is checked; unset it to make a token");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let claims = crate::auth::Claims {
+        user_id: args.user_id,
+        session_id: args.session_id.clone(),
+        exp: Some((now + args.expires_in).max(0) as u64),
+    };
+    let token = crate::auth::sign(&claims, &settings.token_key)?;
+    let cookie_claims = serde_json::json!({"sessionId": args.session_id, "exp": now + 3600 * 24});
+    let cookie = crate::auth::sign(&cookie_claims, &settings.cookie_key)?;
+    println!("-H 'Authentication: bearer {token}' -H 'Cookie: refreshId=bearer%20{cookie}'");
+    Ok(())
+}
+
 /// Runs the demo on 127.0.0.1 and the port of AUTOUPDATE_PORT.
 pub async fn demo() -> anyhow::Result<()> {
     let port: u16 = std::env::var("AUTOUPDATE_PORT")
@@ -116,7 +153,11 @@ pub async fn demo() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listen on 127.0.0.1:{port}"))?;
     let (autoupdate, list_id) = crate::demo::start();
-    eprintln!("Demo meeting on http://127.0.0.1:{port}; every request is served as user 1.");
+    eprintln!(
+        "Demo meeting on http://127.0.0.1:{port}. Requests without a token are public access; \
+         tokens are checked with the development keys (see `token --help`). The demo has no \
+         restriction rules, so every user sees every value."
+    );
     if let Some(list_id) = list_id {
         eprintln!(
             "Watch its list of speakers move:\n  curl -N localhost:{port}/system/autoupdate -d \
@@ -128,7 +169,7 @@ pub async fn demo() -> anyhow::Result<()> {
     crate::service::serve(
         listener,
         autoupdate,
-        true,
+        crate::auth::Auth::development(),
         crate::service::shutdown_signal(),
     )
     .await?;

@@ -1,6 +1,7 @@
 //! The service's settings: every environment variable with its default and help text in
 //! one table, read once at start-up into a typed `Config`.
 
+use crate::auth::{AuthSettings, DEVELOPMENT_COOKIE_KEY, DEVELOPMENT_TOKEN_KEY};
 use crate::datastore::PostgresConfig;
 use crate::messagebus::RedisConfig;
 use std::time::Duration;
@@ -67,7 +68,32 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_FAKE",
         default: "false",
-        help: "Serve every request as user 1 and skip authentication. The service does not start without it yet, because user authentication and restriction are not implemented.",
+        help: "Serve every request as user 1 and skip authentication; the other AUTH_ variables are not read. The service does not start without it yet, because the restriction rules are not implemented.",
+    },
+    Variable {
+        name: "AUTH_PROTOCOL",
+        default: "http",
+        help: "Protocol of the auth service, which refreshes expired access tokens.",
+    },
+    Variable {
+        name: "AUTH_HOST",
+        default: "localhost",
+        help: "Host of the auth service.",
+    },
+    Variable {
+        name: "AUTH_PORT",
+        default: "9004",
+        help: "Port of the auth service.",
+    },
+    Variable {
+        name: "AUTH_TOKEN_KEY_FILE",
+        default: "/run/secrets/auth_token_key",
+        help: "File with the key that signs access tokens. With OPENSLIDES_DEVELOPMENT and no file, the development key `auth-dev-token-key` is used.",
+    },
+    Variable {
+        name: "AUTH_COOKIE_KEY_FILE",
+        default: "/run/secrets/auth_cookie_key",
+        help: "File with the key that signs refresh tokens (the `refreshId` cookie). With OPENSLIDES_DEVELOPMENT and no file, the development key `auth-dev-cookie-key` is used.",
     },
     Variable {
         name: "CACHE_RESET",
@@ -87,6 +113,12 @@ pub enum ConfigError {
     },
     #[error("read the PostgreSQL password from {path} (set by DATABASE_PASSWORD_FILE): {error}. Provide the file or set OPENSLIDES_DEVELOPMENT=true")]
     PasswordFile { path: String, error: std::io::Error },
+    #[error("read the auth key from {path} (set by {variable}): {error}. Provide the file or set OPENSLIDES_DEVELOPMENT=true to use the development key")]
+    KeyFile {
+        variable: &'static str,
+        path: String,
+        error: std::io::Error,
+    },
 }
 
 /// The typed settings.
@@ -97,7 +129,7 @@ pub struct Config {
     pub redis: RedisConfig,
     pub postgres: PostgresConfig,
     pub development: bool,
-    pub auth_fake: bool,
+    pub auth: AuthSettings,
     pub cache_reset: Duration,
 }
 
@@ -134,10 +166,18 @@ impl Config {
                 password,
             },
             development,
-            auth_fake: reader.bool("AUTH_FAKE")?,
+            auth: reader.auth_settings(development)?,
             cache_reset: reader.duration("CACHE_RESET")?,
         })
     }
+}
+
+/// Reads only the authentication settings, for tools that need no database.
+pub fn auth_settings_from_env() -> Result<AuthSettings, ConfigError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let reader = Reader { lookup: &lookup };
+    let development = reader.bool("OPENSLIDES_DEVELOPMENT")?;
+    reader.auth_settings(development)
 }
 
 struct Reader<'a> {
@@ -176,6 +216,52 @@ impl Reader<'_> {
         self.text(name)
             .parse()
             .map_err(|_| self.invalid(name, "expected a port number"))
+    }
+
+    fn auth_settings(&self, development: bool) -> Result<AuthSettings, ConfigError> {
+        let fake = self.bool("AUTH_FAKE")?;
+        let service_url = format!(
+            "{}://{}:{}",
+            self.text("AUTH_PROTOCOL"),
+            self.text("AUTH_HOST"),
+            self.port("AUTH_PORT")?
+        );
+        if fake {
+            return Ok(AuthSettings {
+                fake,
+                token_key: String::new(),
+                cookie_key: String::new(),
+                service_url,
+            });
+        }
+        Ok(AuthSettings {
+            fake,
+            token_key: self.key("AUTH_TOKEN_KEY_FILE", DEVELOPMENT_TOKEN_KEY, development)?,
+            cookie_key: self.key("AUTH_COOKIE_KEY_FILE", DEVELOPMENT_COOKIE_KEY, development)?,
+            service_url,
+        })
+    }
+
+    /// Reads a key file. In development, a missing file means the public development key.
+    fn key(
+        &self,
+        name: &'static str,
+        development_key: &str,
+        development: bool,
+    ) -> Result<String, ConfigError> {
+        let path = self.text(name);
+        match std::fs::read_to_string(&path) {
+            Ok(key) => Ok(key),
+            Err(error) if development => {
+                tracing::warn!(%path, %error, "{name}: no key file; using the public development key");
+                Ok(development_key.to_string())
+            }
+            Err(error) => Err(ConfigError::KeyFile {
+                variable: name,
+                path,
+                error,
+            }),
+        }
     }
 
     fn duration(&self, name: &str) -> Result<Duration, ConfigError> {
@@ -255,14 +341,78 @@ mod tests {
         assert_eq!(config.postgres.user, "openslides");
         assert_eq!(config.postgres.password, "openslides");
         assert_eq!(config.cache_reset, Duration::from_secs(24 * 3600));
-        assert!(!config.auth_fake);
+        assert!(!config.auth.fake);
+        assert_eq!(config.auth.service_url, "http://localhost:9004");
+    }
+
+    #[test]
+    fn config_uses_development_keys_without_key_files() {
+        let config = config(&[
+            ("OPENSLIDES_DEVELOPMENT", "true"),
+            ("AUTH_TOKEN_KEY_FILE", "/nonexistent/token"),
+            ("AUTH_COOKIE_KEY_FILE", "/nonexistent/cookie"),
+        ])
+        .unwrap();
+        assert_eq!(config.auth.token_key, "auth-dev-token-key");
+        assert_eq!(config.auth.cookie_key, "auth-dev-cookie-key");
+    }
+
+    #[test]
+    fn config_reads_key_files() {
+        let dir = std::env::temp_dir().join(format!("autoupdate-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("token"), "real-token-key").unwrap();
+        std::fs::write(dir.join("cookie"), "real-cookie-key").unwrap();
+        let config = config(&[
+            ("OPENSLIDES_DEVELOPMENT", "true"),
+            ("AUTH_TOKEN_KEY_FILE", dir.join("token").to_str().unwrap()),
+            ("AUTH_COOKIE_KEY_FILE", dir.join("cookie").to_str().unwrap()),
+        ])
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(config.auth.token_key, "real-token-key");
+        assert_eq!(config.auth.cookie_key, "real-cookie-key");
+    }
+
+    #[test]
+    fn config_missing_key_file_names_variable() {
+        let dir = std::env::temp_dir().join(format!("autoupdate-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("password"), "pw").unwrap();
+        let error = config(&[
+            (
+                "DATABASE_PASSWORD_FILE",
+                dir.join("password").to_str().unwrap(),
+            ),
+            ("AUTH_TOKEN_KEY_FILE", "/nonexistent/token"),
+        ])
+        .unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let message = error.to_string();
+        assert!(message.contains("/nonexistent/token"), "{message}");
+        assert!(message.contains("AUTH_TOKEN_KEY_FILE"), "{message}");
+    }
+
+    #[test]
+    fn config_with_auth_fake_reads_no_key_files() {
+        let config = config(&[
+            ("OPENSLIDES_DEVELOPMENT", "true"),
+            ("AUTH_FAKE", "true"),
+            ("AUTH_TOKEN_KEY_FILE", "/nonexistent/token"),
+        ])
+        .unwrap();
+        assert!(config.auth.fake);
     }
 
     #[test]
     fn config_reads_password_file() {
         let path = std::env::temp_dir().join(format!("autoupdate-password-{}", std::process::id()));
         std::fs::write(&path, "secret").unwrap();
-        let config = config(&[("DATABASE_PASSWORD_FILE", path.to_str().unwrap())]).unwrap();
+        let config = config(&[
+            ("DATABASE_PASSWORD_FILE", path.to_str().unwrap()),
+            ("AUTH_FAKE", "true"),
+        ])
+        .unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(config.postgres.password, "secret");
     }

@@ -5,6 +5,7 @@
 // where each use is allowed by name.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod auth;
 pub mod autoupdate;
 pub mod cli;
 pub mod config;

@@ -30,6 +30,8 @@ enum Command {
     Generate(cli::GenerateArgs),
     /// Run the service on a generated meeting in memory, with a simulated live meeting.
     Demo,
+    /// Print a signed access token and refresh cookie for trying the service.
+    Token(cli::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
             Command::Load { file, replace } => cli::load(&file, replace).await,
             Command::Generate(args) => cli::generate(&args),
             Command::Demo => cli::demo().await,
+            Command::Token(args) => cli::token(&args),
         }
     });
     match result {

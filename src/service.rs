@@ -1,6 +1,7 @@
 //! Runs the service: the datastore, the message bus reader, background tasks and the
 //! HTTP server, until shutdown.
 
+use crate::auth::Auth;
 use crate::autoupdate::Autoupdate;
 use crate::config::Config;
 use crate::datastore::{Datastore, PostgresSource};
@@ -29,7 +30,7 @@ pub enum ServiceError {
 
 /// Checks whether the configuration can be run, before anything is started.
 pub fn check(config: &Config) -> Result<(), ServiceError> {
-    if !config.auth_fake {
+    if !config.auth.fake {
         return Err(ServiceError::AuthFakeRequired);
     }
     Ok(())
@@ -43,16 +44,31 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     check(&config)?;
+    run_unchecked(config, listener, shutdown).await
+}
+
+/// Like `run`, without the start-up check that requires AUTH_FAKE. Tests of the real
+/// authentication use it until the restriction rules exist.
+pub async fn run_unchecked(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
     let source = PostgresSource::new(&config.postgres)?;
     let datastore = Arc::new(Datastore::new(Arc::new(source)));
     let autoupdate = Autoupdate::new(datastore, Arc::new(AllVisible));
 
-    let background = vec![
+    let auth = Auth::new(config.auth.clone());
+
+    let mut background = vec![
         tokio::spawn(messagebus::run(config.redis.clone(), autoupdate.clone())),
         spawn_cache_reset(autoupdate.clone(), config.cache_reset),
     ];
+    if !auth.is_fake() {
+        background.extend(spawn_logout_reader(config.redis.clone(), &auth));
+    }
 
-    let result = serve(listener, autoupdate, config.auth_fake, shutdown).await;
+    let result = serve(listener, autoupdate, auth, shutdown).await;
     for task in background {
         task.abort();
     }
@@ -63,13 +79,13 @@ pub async fn run(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     autoupdate: Autoupdate,
-    auth_fake: bool,
+    auth: Auth,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState {
         autoupdate,
-        auth_fake,
+        auth,
         shutdown: stop_rx.clone(),
     };
     if let Ok(address) = listener.local_addr() {
@@ -96,6 +112,35 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// Reads the Redis stream `logout` from the last `REMEMBER_LOGOUTS` on, and forgets old
+/// logouts every minute.
+fn spawn_logout_reader(redis: crate::messagebus::RedisConfig, auth: &Auth) -> [JoinHandle<()>; 2] {
+    let logouts = auth.logouts().clone();
+    let reader = tokio::spawn(messagebus::follow(
+        redis,
+        messagebus::LOGOUT,
+        messagebus::Start::Since(crate::auth::REMEMBER_LOGOUTS),
+        move |entry| {
+            for (field, value) in &entry.fields {
+                if field == b"sessionId" {
+                    let session = String::from_utf8_lossy(value);
+                    tracing::debug!(entry = %entry.id, "session logged out");
+                    logouts.log_out(&session);
+                }
+            }
+        },
+    ));
+    let logouts = auth.logouts().clone();
+    let pruner = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            ticker.tick().await;
+            logouts.prune();
+        }
+    });
+    [reader, pruner]
 }
 
 /// Empties the datastore cache every `interval`. Views keep their values, so clients

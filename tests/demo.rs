@@ -15,7 +15,7 @@ async fn demo_stream_updates_by_itself() {
     tokio::spawn(openslides_autoupdate::service::serve(
         listener,
         autoupdate,
-        true,
+        openslides_autoupdate::auth::Auth::development(),
         std::future::pending(),
     ));
 

@@ -1,6 +1,7 @@
 //! The one place that turns errors into HTTP statuses and the error JSON of OpenSlides:
 //! `{"error": {"type": ..., "msg": ...}}`.
 
+use crate::auth::AuthError;
 use crate::autoupdate::AutoupdateError;
 use crate::keysbuilder::RequestError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -37,11 +38,15 @@ impl ErrorResponse {
         )
     }
 
-    /// The error JSON followed by a newline.
+    /// The error JSON followed by a newline, with `type` before `msg` as in the Go
+    /// service.
     pub fn body(&self) -> Bytes {
-        let json = serde_json::json!({"error": {"type": self.error_type, "msg": self.message}});
-        let mut text = json.to_string();
-        text.push('\n');
+        let quote = |text: &str| serde_json::Value::from(text).to_string();
+        let text = format!(
+            "{{\"error\": {{\"type\": {}, \"msg\": {}}}}}\n",
+            quote(self.error_type),
+            quote(&self.message)
+        );
         Bytes::from(text)
     }
 }
@@ -53,6 +58,19 @@ impl From<RequestError> for ErrorResponse {
             error.error_type(),
             error.to_string(),
         )
+    }
+}
+
+impl From<AuthError> for ErrorResponse {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Denied(message) => {
+                ErrorResponse::new(StatusCode::FORBIDDEN, "auth", message)
+            }
+            AuthError::Unavailable(message) => {
+                ErrorResponse::new(StatusCode::SERVICE_UNAVAILABLE, "auth", message)
+            }
+        }
     }
 }
 
@@ -77,5 +95,21 @@ impl IntoResponse for ErrorResponse {
             HeaderValue::from_static("application/octet-stream"),
         );
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_escapes_the_message() {
+        let error = ErrorResponse::new(StatusCode::BAD_REQUEST, "SyntaxError", "field \"a\": x\ny");
+        assert_eq!(
+            &error.body()[..],
+            b"{\"error\": {\"type\": \"SyntaxError\", \"msg\": \"field \\\"a\\\": x\\ny\"}}\n"
+        );
+        let parsed: serde_json::Value = serde_json::from_slice(&error.body()).unwrap();
+        assert_eq!(parsed["error"]["msg"], "field \"a\": x\ny");
     }
 }

@@ -4,6 +4,7 @@ mod error;
 
 pub use error::ErrorResponse;
 
+use crate::auth::{Auth, AuthError, Authenticated, AUTH_HEADER};
 use crate::autoupdate::{Autoupdate, Connection};
 use crate::keysbuilder::Request;
 use crate::restrict::Viewer;
@@ -21,8 +22,7 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct AppState {
     pub autoupdate: Autoupdate,
-    /// Serve every public request as user 1 without authentication.
-    pub auth_fake: bool,
+    pub auth: Auth,
     /// Turns true when the service shuts down; open streams end then.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -96,16 +96,43 @@ async fn public_autoupdate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !state.auth_fake {
-        return ErrorResponse::new(
-            StatusCode::FORBIDDEN,
-            "auth",
-            "authentication is not available; the service must run with AUTH_FAKE=true",
-        )
-        .into_response();
+    let user = match state.auth.authenticate(&headers).await {
+        Ok(user) => user,
+        Err(error) => return ErrorResponse::from(error).into_response(),
+    };
+    let viewer = Viewer {
+        user_id: user.user_id,
+    };
+    let session_end = user
+        .session_id
+        .as_deref()
+        .map(|session| state.auth.logouts().watch(session));
+    if session_end.as_ref().is_some_and(|ended| *ended.borrow()) {
+        return ErrorResponse::from(AuthError::Denied("invalid session".into())).into_response();
     }
-    let viewer = Viewer { user_id: 1 };
-    autoupdate(state, method, Query::parse(query), &headers, body, viewer).await
+
+    let mut response = autoupdate(
+        state,
+        method,
+        Query::parse(query),
+        &headers,
+        body,
+        viewer,
+        session_end,
+    )
+    .await;
+    add_new_token(&mut response, &user);
+    response
+}
+
+/// Returns a refreshed access token to the client, as the auth service expects.
+fn add_new_token(response: &mut Response, user: &Authenticated) {
+    let Some(token) = &user.new_token else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(token) {
+        response.headers_mut().insert(AUTH_HEADER, value);
+    }
 }
 
 async fn internal_autoupdate(
@@ -125,8 +152,12 @@ async fn internal_autoupdate(
         )
         .into_response();
     };
-    autoupdate(state, method, query, &headers, body, Viewer { user_id }).await
+    let viewer = Viewer { user_id };
+    autoupdate(state, method, query, &headers, body, viewer, None).await
 }
+
+/// Ends a stream when it turns true: the user's session was logged out.
+type SessionEnd = Option<watch::Receiver<bool>>;
 
 async fn autoupdate(
     state: AppState,
@@ -135,8 +166,9 @@ async fn autoupdate(
     headers: &HeaderMap,
     body: Bytes,
     viewer: Viewer,
+    session_end: SessionEnd,
 ) -> Response {
-    match handle_autoupdate(state, method, query, headers, body, viewer).await {
+    match handle_autoupdate(state, method, query, headers, body, viewer, session_end).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -149,6 +181,7 @@ async fn handle_autoupdate(
     headers: &HeaderMap,
     body: Bytes,
     viewer: Viewer,
+    session_end: SessionEnd,
 ) -> Result<Response, ErrorResponse> {
     if method != Method::GET && method != Method::POST {
         return Err(ErrorResponse::new(
@@ -166,7 +199,11 @@ async fn handle_autoupdate(
     }
 
     let connection = state.autoupdate.connect(viewer, request).await?;
-    Ok(stream_response(stream_body(connection, state.shutdown)))
+    Ok(stream_response(stream_body(
+        connection,
+        state.shutdown,
+        session_end,
+    )))
 }
 
 /// Rejects parameters of features this service does not have yet, so that a client gets
@@ -206,32 +243,62 @@ fn stream_response(body: Body) -> Response {
     response
 }
 
+/// What ends a stream besides an error.
+struct Ends {
+    shutdown: watch::Receiver<bool>,
+    session_end: SessionEnd,
+}
+
+impl Ends {
+    /// Completes when the service shuts down or the session is logged out.
+    async fn wait(&mut self) {
+        let session = async {
+            match &mut self.session_end {
+                Some(ended) => {
+                    let _ = ended.wait_for(|ended| *ended).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = self.shutdown.wait_for(|stop| *stop) => {}
+            () = session => {}
+        }
+    }
+}
+
 /// The messages of a connection as a response body: the first message, then one line
-/// per change. An error ends the body with one error line; shutdown ends it at once.
-fn stream_body(mut connection: Connection, shutdown: watch::Receiver<bool>) -> Body {
+/// per change. An error ends the body with one error line; shutdown and a logout of the
+/// user's session end it at once.
+fn stream_body(
+    mut connection: Connection,
+    shutdown: watch::Receiver<bool>,
+    session_end: SessionEnd,
+) -> Body {
     let first = connection.take_first();
+    let ends = Ends {
+        shutdown,
+        session_end,
+    };
     let stream = futures::stream::unfold(
-        (Some(connection), first, shutdown),
-        |(connection, first, mut shutdown)| async move {
+        (Some(connection), first, ends),
+        |(connection, first, mut ends)| async move {
             if let Some(first) = first {
                 return Some((
                     Ok::<_, std::convert::Infallible>(first),
-                    (connection, None, shutdown),
+                    (connection, None, ends),
                 ));
             }
             let mut connection = connection?;
-            if *shutdown.borrow() {
-                return None;
-            }
             let result = tokio::select! {
                 result = connection.next() => Some(result),
-                _ = shutdown.wait_for(|stop| *stop) => None,
+                () = ends.wait() => None,
             };
             match result? {
-                Ok(message) => Some((Ok(message), (Some(connection), None, shutdown))),
+                Ok(message) => Some((Ok(message), (Some(connection), None, ends))),
                 Err(error) => {
                     let line = ErrorResponse::from(error).body();
-                    Some((Ok(line), (None, None, shutdown)))
+                    Some((Ok(line), (None, None, ends)))
                 }
             }
         },

@@ -43,39 +43,76 @@ impl RedisConfig {
     }
 }
 
+/// The stream of logouts: entries with a field `sessionId`.
+pub const LOGOUT: &str = "logout";
+
+/// Where reading a stream starts.
+#[derive(Clone, Copy, Debug)]
+pub enum Start {
+    /// After the newest entry at the time of the first connection.
+    Newest,
+    /// At the entries of the last given time span.
+    Since(Duration),
+}
+
 /// Reads `ModifiedFields` and hands every change to the autoupdate core, from the newest
-/// entry at start on. Runs until the task is dropped; after an error it reconnects and
-/// continues from the last entry it read.
+/// entry at start on. Runs until the task is dropped.
 pub async fn run(config: RedisConfig, autoupdate: Autoupdate) {
+    follow(config, MODIFIED_FIELDS, Start::Newest, |entry| {
+        let changes = parse_modified_fields(&entry, |problem| {
+            tracing::warn!(entry = %entry.id, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
+        });
+        if !changes.is_empty() {
+            autoupdate.apply_update(&changes);
+        }
+    })
+    .await
+}
+
+/// Reads a stream and calls `on_entry` for each entry in order. Runs until the task is
+/// dropped; after an error it reconnects with a growing delay and continues after the
+/// last entry it read, so no entry is lost while the stream still holds it.
+pub async fn follow(
+    config: RedisConfig,
+    stream: &'static str,
+    start: Start,
+    mut on_entry: impl FnMut(StreamEntry),
+) {
     let mut last_id: Option<String> = None;
     let mut failures = 0u32;
     loop {
-        match read_stream(&config, &autoupdate, &mut last_id).await {
-            Ok(()) => failures = 0,
-            Err(err) => {
-                failures += 1;
-                let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
-                if failures == 1 || failures.is_multiple_of(50) {
-                    tracing::warn!(error = %err, failures, "reading the Redis stream {MODIFIED_FIELDS} failed; retrying");
-                }
-                tokio::time::sleep(wait).await;
+        let result = read_stream(&config, stream, start, &mut last_id, &mut on_entry).await;
+        if let Err(err) = result {
+            failures += 1;
+            let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
+            if failures == 1 || failures.is_multiple_of(50) {
+                tracing::warn!(error = %err, failures, "reading the Redis stream {stream} failed; retrying");
             }
+            tokio::time::sleep(wait).await;
         }
     }
 }
 
 async fn read_stream(
     config: &RedisConfig,
-    autoupdate: &Autoupdate,
+    stream: &'static str,
+    start: Start,
     last_id: &mut Option<String>,
+    on_entry: &mut impl FnMut(StreamEntry),
 ) -> redis::RedisResult<()> {
     let mut connection = config.connect().await?;
     if last_id.is_none() {
-        *last_id = Some(newest_id(&mut connection).await?);
-        tracing::info!(
-            id = last_id.as_deref(),
-            "reading Redis stream {MODIFIED_FIELDS}"
-        );
+        let id = match start {
+            Start::Newest => newest_id(&mut connection, stream).await?,
+            Start::Since(span) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                format!("{}-0", now.saturating_sub(span).as_millis())
+            }
+        };
+        tracing::info!(id, "reading Redis stream {stream}");
+        *last_id = Some(id);
     }
 
     loop {
@@ -86,15 +123,15 @@ async fn read_stream(
             .arg("BLOCK")
             .arg(BLOCK.as_millis() as u64)
             .arg("STREAMS")
-            .arg(MODIFIED_FIELDS)
+            .arg(stream)
             .arg(&id)
             .query_async(&mut connection)
             .await?;
 
-        let entries = match parse_xread(&reply, MODIFIED_FIELDS) {
+        let entries = match parse_xread(&reply, stream) {
             Ok(entries) => entries,
             Err(err) => {
-                tracing::error!(error = %err, "invalid reply to XREAD on {MODIFIED_FIELDS}");
+                tracing::error!(error = %err, "invalid reply to XREAD on {stream}");
                 return Err(redis::RedisError::from((
                     redis::ErrorKind::TypeError,
                     "invalid XREAD reply",
@@ -103,21 +140,20 @@ async fn read_stream(
         };
 
         for entry in entries {
-            let changes = parse_modified_fields(&entry, |problem| {
-                tracing::warn!(entry = %entry.id, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
-            });
-            if !changes.is_empty() {
-                autoupdate.apply_update(&changes);
-            }
-            *last_id = Some(entry.id);
+            let id = entry.id.clone();
+            on_entry(entry);
+            *last_id = Some(id);
         }
     }
 }
 
 /// The id of the stream's newest entry, or `0-0` when the stream is empty or missing.
-async fn newest_id(connection: &mut MultiplexedConnection) -> redis::RedisResult<String> {
+async fn newest_id(
+    connection: &mut MultiplexedConnection,
+    stream: &str,
+) -> redis::RedisResult<String> {
     let reply: redis::Value = redis::cmd("XREVRANGE")
-        .arg(MODIFIED_FIELDS)
+        .arg(stream)
         .arg("+")
         .arg("-")
         .arg("COUNT")

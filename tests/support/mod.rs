@@ -315,11 +315,17 @@ pub struct TestService {
 }
 
 impl TestService {
-    /// Starts the service on the given database and a Redis server of its own.
+    /// Starts the service on the given database and a Redis server of its own, with
+    /// AUTH_FAKE.
     pub async fn start_with(db: TestDb) -> TestService {
+        TestService::start_with_env(db, &[("AUTH_FAKE", "true".to_string())]).await
+    }
+
+    /// Starts the service with additional environment variables. Without AUTH_FAKE it
+    /// authenticates with the development keys.
+    pub async fn start_with_env(db: TestDb, extra: &[(&str, String)]) -> TestService {
         let redis = TestRedis::start().await;
-        let vars: HashMap<&str, String> = HashMap::from([
-            ("AUTH_FAKE", "true".to_string()),
+        let mut vars: HashMap<&str, String> = HashMap::from([
             ("OPENSLIDES_DEVELOPMENT", "true".to_string()),
             ("DATABASE_HOST", db.host.clone()),
             ("DATABASE_PORT", db.port.to_string()),
@@ -327,7 +333,16 @@ impl TestService {
             ("DATABASE_NAME", db.name.clone()),
             ("MESSAGE_BUS_HOST", "127.0.0.1".to_string()),
             ("MESSAGE_BUS_PORT", redis.port.to_string()),
+            (
+                "AUTH_TOKEN_KEY_FILE",
+                "/nonexistent/auth_token_key".to_string(),
+            ),
+            (
+                "AUTH_COOKIE_KEY_FILE",
+                "/nonexistent/auth_cookie_key".to_string(),
+            ),
         ]);
+        vars.extend(extra.iter().map(|(name, value)| (*name, value.clone())));
         let config = Config::from_lookup(|name| vars.get(name).cloned()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -336,7 +351,7 @@ impl TestService {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            openslides_autoupdate::service::run(config, listener, shutdown)
+            openslides_autoupdate::service::run_unchecked(config, listener, shutdown)
                 .await
                 .expect("service runs");
         });
@@ -461,6 +476,10 @@ impl Stream {
             request = request.body(body.to_string());
         }
         let response = request.send().await.expect("open stream");
+        Stream::from_response(response)
+    }
+
+    pub fn from_response(response: reqwest::Response) -> Stream {
         Stream {
             status: response.status().as_u16(),
             headers: response.headers().clone(),
