@@ -1,4 +1,5 @@
-//! Finds models.yml and writes `OUT_DIR/models.rs`, which expands the `models-macro` over it.
+//! Finds models.yml and permission.yml and writes `OUT_DIR/models.rs` and
+//! `OUT_DIR/permissions.rs`, which expand the `models-macro` over them.
 //!
 //! The schema comes from `$OPENSLIDES_META_DIR/models.yml` when that variable is set, else
 //! from the `meta/` git submodule.
@@ -15,10 +16,25 @@ fn main() {
     let models_yml = find_models_yml();
     println!("cargo:rerun-if-changed={}", models_yml.display());
 
+    let permission_yml = models_yml.with_file_name("permission.yml");
+    if !permission_yml.is_file() {
+        eprintln!(
+            "error: permission.yml not found at {}; it belongs beside models.yml",
+            permission_yml.display()
+        );
+        exit(1);
+    }
+    println!("cargo:rerun-if-changed={}", permission_yml.display());
+
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let path_literal = format!("{:?}", models_yml.display().to_string());
-    let code = format!("models_macro::models!({path_literal});\n");
-    fs::write(out_dir.join("models.rs"), code).expect("write OUT_DIR/models.rs");
+    let literal = |path: &Path| format!("{:?}", path.display().to_string());
+    let models = format!("models_macro::models!({});\n", literal(&models_yml));
+    fs::write(out_dir.join("models.rs"), models).expect("write OUT_DIR/models.rs");
+    let permissions = format!(
+        "models_macro::permissions!({});\n",
+        literal(&permission_yml)
+    );
+    fs::write(out_dir.join("permissions.rs"), permissions).expect("write OUT_DIR/permissions.rs");
 }
 
 fn find_models_yml() -> PathBuf {

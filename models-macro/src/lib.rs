@@ -1,7 +1,10 @@
 //! Turns OpenSlides' `models.yml` into Rust: the `Collection` enum, the table of every
 //! field with its type, targets and restriction mode, and one typed marker per collection.
 //!
-//! Invoke it once as `models!("/absolute/path/models.yml")`. The expansion refers to the
+//! `permissions!("/absolute/path/permission.yml")` does the same for the permission
+//! hierarchy: the `Permission` enum with each permission's implied permissions.
+//!
+//! Invoke `models!("/absolute/path/models.yml")` once. The expansion refers to the
 //! hand-written types of the calling crate's `models` module (`FieldId`, `FieldDef`,
 //! `FieldKind`, `ScalarType`, `Field`, `Model` and the value types), so it must be
 //! expanded inside that module.
@@ -22,6 +25,121 @@ pub fn models(input: TokenStream) -> TokenStream {
             .to_compile_error()
             .into(),
     }
+}
+
+/// Expands to the `Permission` enum of the permission.yml at the given path.
+#[proc_macro]
+pub fn permissions(input: TokenStream) -> TokenStream {
+    let path = syn::parse_macro_input!(input as syn::LitStr);
+    match generate_permissions(&path.value()) {
+        Ok(tokens) => tokens.into(),
+        Err(message) => syn::Error::new(path.span(), message)
+            .to_compile_error()
+            .into(),
+    }
+}
+
+/// A permission with every permission below it in the hierarchy.
+struct PermissionSpec {
+    name: String,
+    implied: BTreeSet<String>,
+}
+
+fn generate_permissions(path: &str) -> Result<TokenStream2, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("read {path}: {err}"))?;
+    let root: Mapping =
+        serde_yaml::from_str(&text).map_err(|err| format!("parse {path} as YAML: {err}"))?;
+
+    let mut specs: Vec<PermissionSpec> = Vec::new();
+    for (prefix, tree) in &root {
+        let prefix = prefix
+            .as_str()
+            .ok_or("permission.yml: a top-level key is not a string")?;
+        collect_permissions(prefix, tree, &mut Vec::new(), &mut specs)?;
+    }
+    specs.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let variants: Vec<Ident> = specs
+        .iter()
+        .map(|spec| ident(&camel_case(&spec.name.replace('.', "_"))))
+        .collect();
+    let names: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+    let implied = specs.iter().map(|spec| {
+        let implied = spec
+            .implied
+            .iter()
+            .map(|name| ident(&camel_case(&name.replace('.', "_"))));
+        quote!(&[#(Permission::#implied),*])
+    });
+    let count = specs.len();
+
+    Ok(quote! {
+        const _: &[u8] = include_bytes!(#path);
+
+        /// A meeting permission of permission.yml.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Permission {
+            #(#variants),*
+        }
+
+        impl Permission {
+            /// Every permission, sorted by name.
+            pub const ALL: [Permission; #count] = [#(Permission::#variants),*];
+
+            /// The permission as OpenSlides spells it, such as `motion.can_see`.
+            pub const fn name(self) -> &'static str {
+                match self { #(Permission::#variants => #names),* }
+            }
+
+            /// Looks a permission up by its name.
+            pub fn from_name(name: &str) -> ::core::option::Option<Permission> {
+                match name {
+                    #(#names => ::core::option::Option::Some(Permission::#variants),)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            /// The permissions this one grants besides itself: everything below it in
+            /// the hierarchy.
+            pub const fn implied(self) -> &'static [Permission] {
+                match self { #(Permission::#variants => #implied),* }
+            }
+        }
+    })
+}
+
+/// Walks one level of the hierarchy. Every permission implies all permissions below it;
+/// a permission that appears under several parents collects the children of each.
+fn collect_permissions(
+    prefix: &str,
+    tree: &Value,
+    ancestors: &mut Vec<String>,
+    specs: &mut Vec<PermissionSpec>,
+) -> Result<(), String> {
+    let Some(children) = tree.as_mapping() else {
+        return Ok(());
+    };
+    for (name, subtree) in children {
+        let name = name
+            .as_str()
+            .ok_or_else(|| format!("permission.yml: a permission of {prefix} is not a string"))?;
+        let full = format!("{prefix}.{name}");
+        if !specs.iter().any(|spec| spec.name == full) {
+            specs.push(PermissionSpec {
+                name: full.clone(),
+                implied: BTreeSet::new(),
+            });
+        }
+        for ancestor in ancestors.iter() {
+            if let Some(spec) = specs.iter_mut().find(|spec| &spec.name == ancestor) {
+                spec.implied.insert(full.clone());
+            }
+        }
+        ancestors.push(full);
+        collect_permissions(prefix, subtree, ancestors, specs)?;
+        ancestors.pop();
+    }
+    Ok(())
 }
 
 struct CollectionDef {

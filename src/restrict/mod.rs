@@ -1,6 +1,8 @@
 //! The restriction stage: which values a user may see. Every value passes it before it
 //! reaches a view, and relations are followed only through what it lets through.
 
+pub mod permission;
+
 use crate::datastore::Value;
 use crate::models::Key;
 use futures::future::BoxFuture;
