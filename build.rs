@@ -30,6 +30,12 @@ fn main() {
     let literal = |path: &Path| format!("{:?}", path.display().to_string());
     let models = format!("models_macro::models!({});\n", literal(&models_yml));
     fs::write(out_dir.join("models.rs"), models).expect("write OUT_DIR/models.rs");
+    let rules = format!(
+        "models_macro::restriction_rules!({});\n",
+        literal(&models_yml)
+    );
+    fs::write(out_dir.join("restriction_rules.rs"), rules)
+        .expect("write OUT_DIR/restriction_rules.rs");
     let permissions = format!(
         "models_macro::permissions!({});\n",
         literal(&permission_yml)

@@ -27,6 +27,62 @@ pub fn models(input: TokenStream) -> TokenStream {
     }
 }
 
+/// Expands to `pub fn rule(Collection, RestrictionMode) -> Option<Rule>`, which maps every
+/// restriction mode used in the models.yml at the given path to the function
+/// `<collection>::mode_<mode>` of the calling module. A mode without its function is a
+/// build error.
+#[proc_macro]
+pub fn restriction_rules(input: TokenStream) -> TokenStream {
+    let path = syn::parse_macro_input!(input as syn::LitStr);
+    let collections = std::fs::read_to_string(path.value())
+        .map_err(|err| format!("read {}: {err}", path.value()))
+        .and_then(|text| {
+            serde_yaml::from_str::<Mapping>(&text).map_err(|err| format!("parse models.yml: {err}"))
+        })
+        .and_then(|root| parse_collections(&root));
+    let collections = match collections {
+        Ok(collections) => collections,
+        Err(message) => {
+            return syn::Error::new(path.span(), message)
+                .to_compile_error()
+                .into()
+        }
+    };
+
+    let mut arms = Vec::new();
+    for collection in &collections {
+        let modes: BTreeSet<&str> = collection
+            .fields
+            .iter()
+            .map(|field| field.restriction_mode.as_str())
+            .collect();
+        let variant = ident(&camel_case(&collection.name));
+        let module = ident(&collection.name);
+        for mode in modes {
+            let mode_variant = ident(mode);
+            let function = ident(&format!("mode_{}", mode.to_ascii_lowercase()));
+            arms.push(quote! {
+                (Collection::#variant, RestrictionMode::#mode_variant) => ::core::option::Option::Some(#module::#function),
+            });
+        }
+    }
+    let path = path.value();
+    quote! {
+        const _: &[u8] = include_bytes!(#path);
+
+        /// The rule of a collection's restriction mode; `None` for a mode the collection
+        /// does not use.
+        pub fn rule(collection: Collection, mode: RestrictionMode) -> ::core::option::Option<Rule> {
+            #[allow(unreachable_patterns)]
+            match (collection, mode) {
+                #(#arms)*
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+    .into()
+}
+
 /// Expands to the `Permission` enum of the permission.yml at the given path.
 #[proc_macro]
 pub fn permissions(input: TokenStream) -> TokenStream {
@@ -566,6 +622,14 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
             /// The mode's letter as models.yml spells it.
             pub const fn name(self) -> &'static str {
                 match self { #(RestrictionMode::#mode_variants => #mode_names),* }
+            }
+
+            /// Looks a mode up by its letter.
+            pub fn from_name(name: &str) -> ::core::option::Option<RestrictionMode> {
+                match name {
+                    #(#mode_names => ::core::option::Option::Some(RestrictionMode::#mode_variants),)*
+                    _ => ::core::option::Option::None,
+                }
             }
         }
 

@@ -76,6 +76,9 @@ struct Shared {
     /// The views that contain each key.
     watchers: RwLock<HashMap<Key, SmallVec<[Arc<View>; 1]>>>,
     next_view_id: AtomicU64,
+    /// Counts the updates from the message bus, to find out whether one arrived while a
+    /// view was being updated.
+    update_count: AtomicU64,
 }
 
 /// The autoupdate service's state. Cheap to clone.
@@ -93,6 +96,7 @@ impl Autoupdate {
                 views: Mutex::new(HashMap::new()),
                 watchers: RwLock::new(HashMap::new()),
                 next_view_id: AtomicU64::new(1),
+                update_count: AtomicU64::new(0),
             }),
         }
     }
@@ -142,10 +146,12 @@ impl Autoupdate {
         }
         if !body.resolved {
             let reader = self.reader();
+            let started_at = self.shared.update_count.load(Ordering::SeqCst);
             let mut on_added = |keys: &[Key]| self.shared.watch(&view, keys);
             match body.state.resolve(&reader, &mut on_added).await {
                 Ok(changes) => {
                     self.shared.unwatch(&view, &changes.removed);
+                    self.recheck_dependencies(&view, started_at, changes.new_dependencies);
                     body.resolved = true;
                 }
                 Err(error) => {
@@ -178,6 +184,7 @@ impl Autoupdate {
     /// hands each changed key to the views that contain it.
     pub fn apply_update(&self, changes: &[(Key, Value)]) {
         self.shared.datastore.update(changes);
+        self.shared.update_count.fetch_add(1, Ordering::SeqCst);
 
         let mut affected: HashMap<u64, (Arc<View>, Vec<Key>)> = HashMap::new();
         {
@@ -283,10 +290,12 @@ impl Autoupdate {
             }
 
             let reader = self.reader();
+            let started_at = self.shared.update_count.load(Ordering::SeqCst);
             let mut on_added = |added: &[Key]| self.shared.watch(&view, added);
             match body.state.update(&keys, &reader, &mut on_added).await {
                 Ok(changes) => {
                     self.shared.unwatch(&view, &changes.removed);
+                    self.recheck_dependencies(&view, started_at, changes.new_dependencies);
                     if !changes.values.is_empty() {
                         body.snapshot = None;
                         let delta = Arc::new(Delta::new(changes.values));
@@ -304,6 +313,16 @@ impl Autoupdate {
                 }
             }
         }
+    }
+
+    /// Queues newly found restriction dependencies as changed when an update arrived
+    /// since `started_at`: the update may have changed one of them after the rules read
+    /// it and before the view watched it.
+    fn recheck_dependencies(&self, view: &Arc<View>, started_at: u64, keys: Vec<Key>) {
+        if keys.is_empty() || self.shared.update_count.load(Ordering::SeqCst) == started_at {
+            return;
+        }
+        self.schedule(view.clone(), keys);
     }
 
     /// Called when a connection ends. The last one to leave a view closes it.
@@ -328,7 +347,7 @@ impl Autoupdate {
         let close = async move {
             let mut body = view.body.lock().await;
             body.closed = true;
-            let keys: Vec<Key> = body.state.keys().collect();
+            let keys: Vec<Key> = body.state.watched_keys().collect();
             shared.unwatch(&view, &keys);
             body.state = ViewState::new(Arc::new(Request::default()), view.key.viewer);
             body.snapshot = None;

@@ -11,7 +11,7 @@ use super::AutoupdateError;
 use crate::datastore::{Datastore, Value};
 use crate::keysbuilder::{FieldSetId, Request};
 use crate::models::{Fqid, Key};
-use crate::restrict::{Restricter, Viewer};
+use crate::restrict::{CollectionMode, Dependencies, Restricter, RuleRestricter, Viewer};
 use hashbrown::{HashMap, HashSet};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -33,6 +33,11 @@ pub struct ViewState {
     viewer: Viewer,
     keys: HashMap<Key, KeyState>,
     applied: HashMap<(FieldSetId, Fqid), u32>,
+    /// Keys the restriction rules read, with the collection modes whose answers depend
+    /// on them. When one changes, the keys of those modes are restricted again.
+    // NOTE: entries are only added, never removed, until the view closes; a stale entry
+    // costs an unneeded check, never a missed change.
+    restrict_deps: HashMap<Key, SmallVec<[CollectionMode; 2]>>,
 }
 
 /// What one transaction changed for subscribers, and which keys left the view.
@@ -43,6 +48,10 @@ pub struct Changes {
     /// Keys that left the view, including keys that joined and left within the
     /// transaction. Each of them was passed to `on_added` before.
     pub removed: Vec<Key>,
+    /// Keys the restriction rules read for the first time in this transaction. They were
+    /// passed to `on_added` after they were read, so a change in between may have been
+    /// missed; the caller checks them again when the datastore changed meanwhile.
+    pub new_dependencies: Vec<Key>,
 }
 
 /// The state of a key before the running transaction touched it.
@@ -87,11 +96,11 @@ impl Reader<'_> {
         &self,
         viewer: Viewer,
         keys: &[Key],
-    ) -> Result<Vec<(Key, Value)>, AutoupdateError> {
+    ) -> Result<(Vec<(Key, Value)>, Dependencies), AutoupdateError> {
         let values = self.datastore.get(keys).await?;
         let mut pairs: Vec<(Key, Value)> = keys.iter().copied().zip(values).collect();
-        self.restricter.restrict(viewer, &mut pairs).await?;
-        Ok(pairs)
+        let dependencies = self.restricter.restrict(viewer, &mut pairs).await?;
+        Ok((pairs, dependencies))
     }
 }
 
@@ -102,6 +111,7 @@ impl ViewState {
             viewer,
             keys: HashMap::new(),
             applied: HashMap::new(),
+            restrict_deps: HashMap::new(),
         }
     }
 
@@ -131,9 +141,25 @@ impl ViewState {
         on_added: &mut (dyn FnMut(&[Key]) + Send),
     ) -> Result<Changes, AutoupdateError> {
         let mut txn = Txn::default();
+        let mut affected_modes: HashSet<CollectionMode> = HashSet::new();
         for &key in changed {
             if let Some(state) = self.keys.get(&key) {
                 txn.touch(key, Some(state));
+                txn.read(key);
+            }
+            if let Some(modes) = self.restrict_deps.get(&key) {
+                affected_modes.extend(modes.iter().copied());
+            }
+        }
+        if !affected_modes.is_empty() {
+            let affected: Vec<Key> = self
+                .keys
+                .keys()
+                .copied()
+                .filter(|key| depends_on(*key, &affected_modes))
+                .collect();
+            for key in affected {
+                txn.touch(key, self.keys.get(&key));
                 txn.read(key);
             }
         }
@@ -152,9 +178,14 @@ impl ViewState {
         values
     }
 
-    /// Every key of the view.
-    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
-        self.keys.keys().copied()
+    /// Every key the view watches: its own keys and the keys its restriction read.
+    pub fn watched_keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.keys.keys().copied().chain(
+            self.restrict_deps
+                .keys()
+                .copied()
+                .filter(|key| !self.keys.contains_key(key)),
+        )
     }
 
     pub fn len(&self) -> usize {
@@ -174,6 +205,7 @@ impl ViewState {
         reader: &Reader<'_>,
         on_added: &mut (dyn FnMut(&[Key]) + Send),
     ) -> Result<Changes, AutoupdateError> {
+        let mut new_dependencies = Vec::new();
         while !txn.to_read.is_empty() {
             let keys = std::mem::take(&mut txn.to_read);
             txn.pending_read.clear();
@@ -182,14 +214,43 @@ impl ViewState {
                 .iter()
                 .copied()
                 .filter(|key| matches!(txn.before.get(key), Some(Before::New)))
+                .filter(|key| !self.restrict_deps.contains_key(key))
                 .collect();
             on_added(&round_added);
 
-            for (key, value) in reader.read(self.viewer, &keys).await? {
+            let (values, dependencies) = reader.read(self.viewer, &keys).await?;
+            let round_dependencies = self.add_dependencies(dependencies);
+            on_added(&round_dependencies);
+            new_dependencies.extend(round_dependencies);
+
+            for (key, value) in values {
                 self.set_value(&mut txn, key, value)?;
             }
         }
-        Ok(self.finish(txn))
+        let mut changes = self.finish(txn);
+        changes.new_dependencies = new_dependencies;
+        Ok(changes)
+    }
+
+    /// Records what the restriction read; returns the keys that neither the view nor
+    /// earlier restrictions watched.
+    fn add_dependencies(&mut self, dependencies: Dependencies) -> Vec<Key> {
+        let mut new = Vec::new();
+        for (key, modes) in dependencies {
+            let watched = self.keys.contains_key(&key);
+            let entry = self.restrict_deps.entry(key).or_insert_with(|| {
+                if !watched {
+                    new.push(key);
+                }
+                SmallVec::new()
+            });
+            for mode in modes {
+                if !entry.contains(&mode) {
+                    entry.push(mode);
+                }
+            }
+        }
+        new
     }
 
     /// Stores a read value and applies or removes the nested field sets of the targets
@@ -345,7 +406,10 @@ impl ViewState {
             };
             if state.refs == 0 {
                 self.keys.remove(&key);
-                removed.push(key);
+                // A key the restriction reads stays watched.
+                if !self.restrict_deps.contains_key(&key) {
+                    removed.push(key);
+                }
                 continue;
             }
             match before {
@@ -357,6 +421,23 @@ impl ViewState {
             }
         }
         values.sort_unstable_by_key(|(key, _)| *key);
-        Changes { values, removed }
+        Changes {
+            values,
+            removed,
+            new_dependencies: Vec::new(),
+        }
     }
+}
+
+/// Whether a key's restricted value can depend on the answers of `modes`: its own mode
+/// is among them, or it is a relation to a collection whose deciding mode is.
+fn depends_on(key: Key, modes: &HashSet<CollectionMode>) -> bool {
+    let def = key.field().def();
+    if modes.contains(&(def.collection, def.restriction_mode)) {
+        return true;
+    }
+    def.reverse.iter().any(|(target, _)| {
+        RuleRestricter::target_mode(key.field(), *target)
+            .is_some_and(|mode| modes.contains(&(*target, mode)))
+    })
 }

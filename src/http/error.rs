@@ -77,7 +77,8 @@ impl From<AuthError> for ErrorResponse {
 impl From<AutoupdateError> for ErrorResponse {
     fn from(error: AutoupdateError) -> Self {
         match error {
-            AutoupdateError::Value { .. } => {
+            AutoupdateError::Value { .. }
+            | AutoupdateError::Restrict(crate::restrict::RestrictError::Value { .. }) => {
                 ErrorResponse::new(StatusCode::BAD_REQUEST, "ValueError", error.to_string())
             }
             AutoupdateError::Datastore(_) | AutoupdateError::Restrict(_) => {

@@ -1,11 +1,25 @@
 //! The restriction stage: which values a user may see. Every value passes it before it
 //! reaches a view, and relations are followed only through what it lets through.
+//!
+//! `RuleRestricter` asks the rule of each key's collection and restriction mode once per
+//! batch for all ids, removes hidden values, and removes hidden objects from relation
+//! values. It returns the keys the rules read, so that views can check again when one
+//! of them changes.
 
+mod context;
+mod engine;
 pub mod permission;
+mod perms;
+pub mod rules;
 
-use crate::datastore::Value;
-use crate::models::Key;
+pub use context::{CollectionMode, Context};
+pub use engine::RuleRestricter;
+pub use perms::Perms;
+
+use crate::datastore::{DatastoreError, Value};
+use crate::models::{Collection, DecodeError, Key, RestrictionMode};
 use futures::future::BoxFuture;
+use hashbrown::HashMap;
 
 /// Who a view is computed for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,23 +28,37 @@ pub struct Viewer {
     pub user_id: u64,
 }
 
-/// Restricting values failed, for example because the datastore could not be read.
+/// Restricting values failed.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("restrict values: {0}")]
-pub struct RestrictError(pub String);
+pub enum RestrictError {
+    /// A value a rule reads has the wrong type.
+    #[error("invalid value in key {key}: {error}")]
+    Value { key: Key, error: DecodeError },
+    #[error("no restriction rule for {collection}/{}", mode.name())]
+    NoRule {
+        collection: Collection,
+        mode: RestrictionMode,
+    },
+    #[error(transparent)]
+    Datastore(#[from] DatastoreError),
+}
+
+/// The keys restriction rules read, each with the collection modes whose answers
+/// depend on it.
+pub type Dependencies = HashMap<Key, Vec<CollectionMode>>;
 
 /// Decides which values a viewer may see.
 pub trait Restricter: Send + Sync + 'static {
-    /// Replaces each value the viewer may not see by `None`.
+    /// Replaces each value the viewer may not see by `None` and removes hidden objects
+    /// from relation values. Returns what the decision depends on.
     fn restrict<'a>(
         &'a self,
         viewer: Viewer,
         values: &'a mut [(Key, Value)],
-    ) -> BoxFuture<'a, Result<(), RestrictError>>;
+    ) -> BoxFuture<'a, Result<Dependencies, RestrictError>>;
 }
 
-/// Lets every value through. Used while the service runs with `AUTH_FAKE`, where every
-/// request is the superadmin's.
+/// Lets every value through, for tests of the data path.
 pub struct AllVisible;
 
 impl Restricter for AllVisible {
@@ -38,7 +66,7 @@ impl Restricter for AllVisible {
         &'a self,
         _viewer: Viewer,
         _values: &'a mut [(Key, Value)],
-    ) -> BoxFuture<'a, Result<(), RestrictError>> {
-        Box::pin(async { Ok(()) })
+    ) -> BoxFuture<'a, Result<Dependencies, RestrictError>> {
+        Box::pin(async { Ok(Dependencies::new()) })
     }
 }

@@ -1,0 +1,206 @@
+//! `Context`: what a restriction rule works with. It reads values for the rule, records
+//! every key it read as a dependency of the answer, caches the viewer's permissions per
+//! meeting, and caches answers per collection, mode and id for the whole evaluation.
+
+use super::permission::OrganizationManagementLevel;
+use super::perms::Perms;
+use super::rules;
+use super::{RestrictError, Viewer};
+use crate::datastore::Datastore;
+use crate::models::{collections, Collection, Field, FieldValue, Id, Key, Model, RestrictionMode};
+use hashbrown::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// A restriction mode of a collection.
+pub type CollectionMode = (Collection, RestrictionMode);
+
+#[derive(Default)]
+struct Answers {
+    allowed: HashMap<Id, bool>,
+    /// Every key the rule read for any of these answers.
+    deps: HashSet<Key>,
+}
+
+/// The viewer's permissions in one meeting, with the keys they were computed from.
+type MeetingPerms = (Option<Arc<Perms>>, Arc<[Key]>);
+
+/// The state of one restriction run for one viewer.
+pub struct Context {
+    datastore: Arc<Datastore>,
+    viewer: Viewer,
+    answers: HashMap<CollectionMode, Answers>,
+    /// The rules under evaluation, innermost last, with the keys each has read.
+    frames: Vec<HashSet<Key>>,
+    /// The viewer's permissions per meeting, with the keys they were computed from.
+    perms: HashMap<Id, MeetingPerms>,
+    oml: Option<OrganizationManagementLevel>,
+}
+
+impl Context {
+    pub fn new(datastore: Arc<Datastore>, viewer: Viewer) -> Context {
+        Context {
+            datastore,
+            viewer,
+            answers: HashMap::new(),
+            frames: Vec::new(),
+            perms: HashMap::new(),
+            oml: None,
+        }
+    }
+
+    /// The user the rules decide for; 0 is public access.
+    pub fn user_id(&self) -> Id {
+        self.viewer.user_id
+    }
+
+    /// Reads one field of many objects in one datastore call. Missing values are `None`.
+    pub async fn get<M: Model, V: FieldValue>(
+        &mut self,
+        field: Field<M, V>,
+        ids: &[Id],
+    ) -> Result<Vec<Option<V>>, RestrictError> {
+        let keys: Vec<Key> = ids.iter().map(|id| field.key(*id)).collect();
+        self.record(&keys);
+        let values = self.datastore.get(&keys).await?;
+        keys.iter()
+            .zip(values)
+            .map(|(key, value)| match value {
+                None => Ok(None),
+                Some(raw) => V::decode(&raw)
+                    .map(Some)
+                    .map_err(|error| RestrictError::Value { key: *key, error }),
+            })
+            .collect()
+    }
+
+    /// Reads one field of one object.
+    pub async fn get_one<M: Model, V: FieldValue>(
+        &mut self,
+        field: Field<M, V>,
+        id: Id,
+    ) -> Result<Option<V>, RestrictError> {
+        Ok(self.get(field, &[id]).await?.pop().flatten())
+    }
+
+    /// The viewer's organization management level.
+    pub async fn oml(&mut self) -> Result<OrganizationManagementLevel, RestrictError> {
+        let user_id = self.user_id();
+        if user_id == 0 {
+            return Ok(OrganizationManagementLevel::None);
+        }
+        let field = collections::User::ORGANIZATION_MANAGEMENT_LEVEL;
+        if let Some(level) = self.oml {
+            self.record(&[field.key(user_id)]);
+            return Ok(level);
+        }
+        let level = self
+            .get_one(field, user_id)
+            .await?
+            .map_or(OrganizationManagementLevel::None, |name: String| {
+                OrganizationManagementLevel::from_name(&name)
+            });
+        self.oml = Some(level);
+        Ok(level)
+    }
+
+    /// Adds keys to the dependencies of every rule under evaluation.
+    fn record(&mut self, keys: &[Key]) {
+        for frame in &mut self.frames {
+            frame.extend(keys.iter().copied());
+        }
+    }
+
+    /// Whether the viewer has the organization management level `level` or higher.
+    pub async fn has_oml(
+        &mut self,
+        level: OrganizationManagementLevel,
+    ) -> Result<bool, RestrictError> {
+        Ok(self.oml().await?.has(level))
+    }
+
+    /// The viewer's permissions in a meeting; `None` when the viewer has none there.
+    pub async fn perms(&mut self, meeting_id: Id) -> Result<Option<Arc<Perms>>, RestrictError> {
+        if let Some((perms, deps)) = self.perms.get(&meeting_id) {
+            // The keys the permissions were computed from are dependencies of every
+            // rule that uses them.
+            let (perms, deps) = (perms.clone(), deps.clone());
+            self.record(&deps);
+            return Ok(perms);
+        }
+        self.frames.push(HashSet::new());
+        let result = Perms::load(self, meeting_id).await;
+        let deps: Arc<[Key]> = self.frames.pop().unwrap_or_default().into_iter().collect();
+        let perms = result?.map(Arc::new);
+        self.perms.insert(meeting_id, (perms.clone(), deps));
+        Ok(perms)
+    }
+
+    /// The ids among `ids` of `collection` that the viewer may see in `mode`. Rules use
+    /// this for objects whose visibility follows another object's. Each answer is
+    /// computed once per run.
+    pub async fn visible(
+        &mut self,
+        collection: Collection,
+        mode: RestrictionMode,
+        ids: &[Id],
+    ) -> Result<Vec<Id>, RestrictError> {
+        let answers = self.answers.entry((collection, mode)).or_default();
+        let mut missing: Vec<Id> = ids
+            .iter()
+            .copied()
+            .filter(|id| !answers.allowed.contains_key(id))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+
+        if !missing.is_empty() {
+            let rule =
+                rules::rule(collection, mode).ok_or(RestrictError::NoRule { collection, mode })?;
+            self.frames.push(HashSet::new());
+            let result = rule(self, missing.clone()).await;
+            let frame = self.frames.pop().unwrap_or_default();
+            let allowed: HashSet<Id> = result?.into_iter().collect();
+
+            let answers = self.answers.entry((collection, mode)).or_default();
+            answers.deps.extend(frame);
+            for id in missing {
+                answers.allowed.insert(id, allowed.contains(&id));
+            }
+        }
+
+        if !self.frames.is_empty() {
+            let deps: Vec<Key> = self.answers[&(collection, mode)]
+                .deps
+                .iter()
+                .copied()
+                .collect();
+            self.record(&deps);
+        }
+        let answers = &self.answers[&(collection, mode)];
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| answers.allowed.get(id).copied().unwrap_or(false))
+            .collect())
+    }
+
+    /// The answer for one object, after `visible` computed it.
+    pub(super) fn is_allowed(&self, collection: Collection, mode: RestrictionMode, id: Id) -> bool {
+        self.answers
+            .get(&(collection, mode))
+            .and_then(|answers| answers.allowed.get(&id))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Every key the run read, with the modes whose answers depend on it.
+    pub(super) fn into_dependencies(self) -> HashMap<Key, Vec<CollectionMode>> {
+        let mut deps: HashMap<Key, Vec<CollectionMode>> = HashMap::new();
+        for (mode, answers) in self.answers {
+            for key in answers.deps {
+                deps.entry(key).or_default().push(mode);
+            }
+        }
+        deps
+    }
+}

@@ -1,0 +1,5 @@
+//! Restriction rules of `point_of_order_category`.
+//!
+//! TODO: port the rules of this collection; until then only superadmins see it.
+
+pub use super::superadmin_only as mode_a;
