@@ -465,3 +465,52 @@ async fn new_list_member_is_sent_with_its_fields() {
         json!({"topic/2/title": "Second!"})
     );
 }
+
+fn setup_restricted(data: serde_json::Value) -> Setup {
+    let source = MemorySource::from_export(&data);
+    let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
+    let restricter = Arc::new(crate::restrict::RuleRestricter::new(datastore.clone()));
+    Setup {
+        source,
+        autoupdate: Autoupdate::new(datastore, restricter),
+    }
+}
+
+#[tokio::test]
+async fn permission_change_updates_visibility() {
+    let setup = setup_restricted(json!({
+        "organization": {"1": {"id": 1, "name": "Org", "limit_of_users": 5}},
+        "user": {"2": {"id": 2, "organization_management_level": "can_manage_users"}}
+    }));
+    let request = request(json!([{
+        "collection": "organization", "ids": [1], "fields": {"name": null, "limit_of_users": null}
+    }]));
+    let mut connection = setup
+        .autoupdate
+        .connect(Viewer { user_id: 2 }, request)
+        .await
+        .unwrap();
+    assert_eq!(
+        parse_message(&connection.take_first().unwrap()),
+        json!({"organization/1/name": "Org", "organization/1/limit_of_users": 5})
+    );
+
+    // The management level is no key of the request, but the rule of mode C reads it.
+    setup.change(json!({"user/2/organization_management_level": null}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"organization/1/limit_of_users": null})
+    );
+
+    setup.change(json!({"user/2/organization_management_level": "superadmin"}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"organization/1/limit_of_users": 5})
+    );
+
+    setup.change(json!({"organization/1/name": "Renamed"}));
+    assert_eq!(
+        next(&mut connection).await,
+        json!({"organization/1/name": "Renamed"})
+    );
+}

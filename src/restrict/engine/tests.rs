@@ -75,17 +75,3 @@ async fn relation_lists_keep_only_visible_targets() {
     let member = restricted(&data(), 3, &keys).await;
     assert_eq!(member["organization/1/organization_tag_ids"], json!([3]));
 }
-
-#[tokio::test]
-async fn collections_without_rules_are_for_superadmins_only() {
-    let data = json!({
-        "user/1": {"id": 1, "organization_management_level": "superadmin"},
-        "user/3": {"id": 3},
-        "topic/5": {"id": 5, "title": "T"}
-    });
-    assert_eq!(visible_ids(&data, 1, "topic", "A", &[5]).await, vec![5]);
-    assert_eq!(
-        visible_ids(&data, 3, "topic", "A", &[5]).await,
-        Vec::<u64>::new()
-    );
-}
