@@ -114,7 +114,7 @@ pub async fn serve(
     }
 }
 
-/// Reads the Redis stream `logout` from the last `REMEMBER_LOGOUTS` on, and forgets old
+/// Reads the Redis stream `logout` from the last `REMEMBER_LOGOUTS` on, and drops old
 /// logouts every minute.
 fn spawn_logout_reader(redis: crate::messagebus::RedisConfig, auth: &Auth) -> [JoinHandle<()>; 2] {
     let logouts = auth.logouts().clone();

@@ -49,8 +49,8 @@ pub struct Changes {
     /// transaction. Each of them was passed to `on_added` before.
     pub removed: Vec<Key>,
     /// Keys the restriction rules read for the first time in this transaction. They were
-    /// passed to `on_added` after they were read, so a change in between may have been
-    /// missed; the caller checks them again when the datastore changed meanwhile.
+    /// passed to `on_added` only after they were read, so a change in between may have
+    /// been missed. The caller checks them again when the datastore changed meanwhile.
     pub new_dependencies: Vec<Key>,
 }
 
@@ -166,7 +166,7 @@ impl ViewState {
         self.run(txn, reader, on_added).await
     }
 
-    /// Every key that has a value, with it, sorted by key.
+    /// Returns every key that has a value, with the value, sorted by key.
     pub fn values(&self) -> Vec<(Key, Value)> {
         let mut values: Vec<(Key, Value)> = self
             .keys
@@ -178,7 +178,7 @@ impl ViewState {
         values
     }
 
-    /// Every key the view watches: its own keys and the keys its restriction read.
+    /// Lists every key the view watches: its own keys and the keys its restriction read.
     pub fn watched_keys(&self) -> impl Iterator<Item = Key> + '_ {
         self.keys.keys().copied().chain(
             self.restrict_deps
@@ -287,7 +287,7 @@ impl ViewState {
         Ok(())
     }
 
-    /// The distinct objects a value points to, followed as the field set says.
+    /// Returns the distinct objects a value points to, followed as the field set describes.
     fn targets(
         &self,
         key: Key,
@@ -429,8 +429,8 @@ impl ViewState {
     }
 }
 
-/// Whether a key's restricted value can depend on the answers of `modes`: its own mode
-/// is among them, or it is a relation to a collection whose deciding mode is.
+/// Checks whether a key's restricted value can depend on the results of `modes`: its own
+/// mode is among them, or it is a relation to a collection whose deciding mode is.
 fn depends_on(key: Key, modes: &HashSet<CollectionMode>) -> bool {
     let def = key.field().def();
     if modes.contains(&(def.collection, def.restriction_mode)) {

@@ -1,6 +1,7 @@
-//! `Context`: what a restriction rule works with. It reads values for the rule, records
-//! every key it read as a dependency of the answer, caches the viewer's permissions per
-//! meeting, and caches answers per collection, mode and id for the whole evaluation.
+//! `Context`: the state a restriction rule works with. It reads values for the rule,
+//! records every key it read as a dependency of the rule's result, caches the viewer's
+//! permissions per meeting, and caches results per collection, mode and id for the whole
+//! evaluation.
 
 use super::permission::OrganizationManagementLevel;
 use super::perms::Perms;
@@ -17,7 +18,7 @@ pub type CollectionMode = (Collection, RestrictionMode);
 #[derive(Default)]
 struct Answers {
     allowed: HashMap<Id, bool>,
-    /// Every key the rule read for any of these answers.
+    /// Every key the rule read to compute these results.
     deps: HashSet<Key>,
 }
 
@@ -48,7 +49,7 @@ impl Context {
         }
     }
 
-    /// The user the rules decide for; 0 is public access.
+    /// Returns the user the rules decide for; 0 is public access.
     pub fn user_id(&self) -> Id {
         self.viewer.user_id
     }
@@ -82,7 +83,7 @@ impl Context {
         Ok(self.get(field, &[id]).await?.pop().flatten())
     }
 
-    /// The viewer's organization management level.
+    /// Returns the viewer's organization management level.
     pub async fn oml(&mut self) -> Result<OrganizationManagementLevel, RestrictError> {
         let user_id = self.user_id();
         if user_id == 0 {
@@ -110,7 +111,7 @@ impl Context {
         }
     }
 
-    /// Whether the viewer has the organization management level `level` or higher.
+    /// Checks whether the viewer has the organization management level `level` or higher.
     pub async fn has_oml(
         &mut self,
         level: OrganizationManagementLevel,
@@ -118,7 +119,8 @@ impl Context {
         Ok(self.oml().await?.has(level))
     }
 
-    /// The viewer's permissions in a meeting; `None` when the viewer has none there.
+    /// Returns the viewer's permissions in a meeting, or `None` when the viewer has none
+    /// there.
     pub async fn perms(&mut self, meeting_id: Id) -> Result<Option<Arc<Perms>>, RestrictError> {
         if let Some((perms, deps)) = self.perms.get(&meeting_id) {
             // The keys the permissions were computed from are dependencies of every
@@ -135,9 +137,9 @@ impl Context {
         Ok(perms)
     }
 
-    /// The ids among `ids` of `collection` that the viewer may see in `mode`. Rules use
-    /// this for objects whose visibility follows another object's. Each answer is
-    /// computed once per run.
+    /// Returns the ids among `ids` of `collection` that the viewer may see in `mode`.
+    /// Rules use this for objects whose visibility follows another object's. Each
+    /// result is computed once per run.
     pub async fn visible(
         &mut self,
         collection: Collection,
@@ -184,7 +186,7 @@ impl Context {
             .collect())
     }
 
-    /// The answer for one object, after `visible` computed it.
+    /// Looks up the result for one object after `visible` computed it.
     pub(super) fn is_allowed(&self, collection: Collection, mode: RestrictionMode, id: Id) -> bool {
         self.answers
             .get(&(collection, mode))
@@ -193,7 +195,7 @@ impl Context {
             .unwrap_or(false)
     }
 
-    /// Every key the run read, with the modes whose answers depend on it.
+    /// Lists every key the run read, with the modes whose results depend on it.
     pub(super) fn into_dependencies(self) -> HashMap<Key, Vec<CollectionMode>> {
         let mut deps: HashMap<Key, Vec<CollectionMode>> = HashMap::new();
         for (mode, answers) in self.answers {

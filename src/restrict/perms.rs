@@ -61,7 +61,7 @@ impl Perms {
         self.admin
     }
 
-    /// Whether the user is in one of the groups; admins are in every group.
+    /// Checks whether the user is in one of the groups; admins are in every group.
     pub fn in_group(&self, group_ids: &[Id]) -> bool {
         self.admin || group_ids.iter().any(|id| self.group_ids.contains(id))
     }

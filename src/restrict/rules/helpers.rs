@@ -7,17 +7,17 @@ use crate::models::{Field, Id, Model};
 use futures::future::BoxFuture;
 use hashbrown::HashMap;
 
-/// Everyone may see these fields.
+/// Lets everyone see these fields.
 pub fn always(_ctx: &mut Context, ids: Vec<Id>) -> BoxFuture<'_, Result<Vec<Id>, RestrictError>> {
     Box::pin(async move { Ok(ids) })
 }
 
-/// Nobody may see these fields.
+/// Hides these fields from everyone.
 pub fn never(_ctx: &mut Context, _ids: Vec<Id>) -> BoxFuture<'_, Result<Vec<Id>, RestrictError>> {
     Box::pin(async move { Ok(Vec::new()) })
 }
 
-/// Every logged-in user may see these fields; public access may not.
+/// Lets every logged-in user see these fields, but not public access.
 pub fn logged_in(ctx: &mut Context, ids: Vec<Id>) -> BoxFuture<'_, Result<Vec<Id>, RestrictError>> {
     Box::pin(async move {
         if ctx.user_id() == 0 {
@@ -58,7 +58,7 @@ pub async fn by_meeting<M: Model>(
     Ok(grouped)
 }
 
-/// The ids whose meeting grants the viewer any of `permissions`.
+/// Returns the ids whose meeting grants the viewer any of `permissions`.
 pub async fn meeting_permission<M: Model>(
     ctx: &mut Context,
     meeting_field: Field<M, Id>,
@@ -77,7 +77,7 @@ pub async fn meeting_permission<M: Model>(
     Ok(allowed)
 }
 
-/// Whether the viewer is an organization manager (or higher), or an admin of any
+/// Checks whether the viewer is an organization manager (or higher), or an admin of any
 /// meeting: a member of a group that is some meeting's admin group.
 pub async fn is_admin_in_any_meeting_or_organization_manager(
     ctx: &mut Context,
