@@ -33,7 +33,7 @@ pub struct ViewState {
     viewer: Viewer,
     keys: HashMap<Key, KeyState>,
     applied: HashMap<(FieldSetId, Fqid), u32>,
-    /// Keys the restriction rules read, with the collection modes whose answers depend
+    /// Keys the restriction rules read, with the collection modes whose results depend
     /// on them. When one changes, the keys of those modes are restricted again.
     // NOTE: entries are only added, never removed, until the view closes; a stale entry
     // costs an unneeded check, never a missed change.
