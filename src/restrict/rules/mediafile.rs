@@ -116,7 +116,8 @@ mod tests {
     /// Meeting 8 has the admin group 81.
     ///
     /// Mediafiles:
-    /// - 1 of the organization, 2 of the organization with a token,
+    /// - 1 of the organization, unpublished but used as the public meeting_mediafile 21,
+    /// - 2 of the organization with a token,
     /// - 3 of the organization, published and used as meeting_mediafile 23 (shared with
     ///   75), 4 of the organization, published and unused,
     /// - 5, 6 and 7 of meeting 7 as meeting_mediafiles 25 (public), 26 (private) and 27
@@ -144,7 +145,7 @@ mod tests {
             "meeting_user/11": {"id": 11, "user_id": 5, "meeting_id": 7, "group_ids": [72]},
             "meeting_user/12": {"id": 12, "user_id": 6, "meeting_id": 7, "group_ids": [73]},
             "meeting_user/13": {"id": 13, "user_id": 7, "meeting_id": 8, "group_ids": [81]},
-            "mediafile/1": {"id": 1, "owner_id": "organization/1"},
+            "mediafile/1": {"id": 1, "owner_id": "organization/1", "meeting_mediafile_ids": [21]},
             "mediafile/2": {"id": 2, "owner_id": "organization/1", "token": "web_header"},
             "mediafile/3": {"id": 3, "owner_id": "organization/1",
                 "published_to_meetings_in_organization_id": 1, "meeting_mediafile_ids": [23]},
@@ -154,6 +155,8 @@ mod tests {
             "mediafile/6": {"id": 6, "owner_id": "meeting/7", "meeting_mediafile_ids": [26]},
             "mediafile/7": {"id": 7, "owner_id": "meeting/7", "meeting_mediafile_ids": [27]},
             "mediafile/8": {"id": 8, "token": "t"},
+            "meeting_mediafile/21": {"id": 21, "meeting_id": 7, "mediafile_id": 1,
+                "is_public": true},
             "meeting_mediafile/23": {"id": 23, "meeting_id": 7, "mediafile_id": 3,
                 "is_public": false, "inherited_access_group_ids": [75]},
             "meeting_mediafile/25": {"id": 25, "meeting_id": 7, "mediafile_id": 5,
@@ -219,6 +222,23 @@ mod tests {
             visible(&data, 6).await,
             vec![2, 7],
             "member without permissions"
+        );
+    }
+
+    #[tokio::test]
+    async fn mediafile_a_unpublished_organization_file_hidden() {
+        // Meeting_mediafile 21 is public, but its organization file 1 is not published.
+        let data = data();
+        let ids = [1];
+        assert_eq!(
+            visible_ids(&data, 5, "meeting_mediafile", "A", &[21]).await,
+            vec![21],
+            "the meeting_mediafile itself"
+        );
+        assert_eq!(
+            visible_ids(&data, 5, "mediafile", "A", &ids).await,
+            Vec::<Id>::new(),
+            "the file"
         );
     }
 
