@@ -1,16 +1,16 @@
 //! The tool subcommands: health check, loading data, generating data and the demo.
 
-use crate::config::Config;
 use crate::datastore::schema;
 use crate::generate::{generate as generate_data, GenerateOptions};
 use anyhow::{bail, Context};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Logs to standard error; `RUST_LOG` sets the filter, `info` by default.
+/// Logs to standard error. `RUST_LOG` sets the filter; by default it is `info`, with
+/// PostgreSQL's notices (such as "relation already exists") left out.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -52,15 +52,15 @@ pub async fn load(file: &std::path::Path, replace: bool) -> anyhow::Result<()> {
     let text = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
     let export: serde_json::Value =
         serde_json::from_slice(&text).with_context(|| format!("parse {}", file.display()))?;
-    let config = Config::from_env()?;
-    let mut client = config.postgres.connect().await.with_context(|| {
+    let postgres = crate::config::postgres_from_env()?;
+    let mut client = postgres.connect().await.with_context(|| {
         format!(
             "connect to PostgreSQL at {}:{} as {}",
-            config.postgres.host, config.postgres.port, config.postgres.user
+            postgres.host, postgres.port, postgres.user
         )
     })?;
     let count = schema::load_export(&mut client, &export, replace).await?;
-    tracing::info!(objects = count, database = %config.postgres.database, "export loaded");
+    tracing::info!(objects = count, database = %postgres.database, "export loaded");
     Ok(())
 }
 

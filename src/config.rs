@@ -96,9 +96,14 @@ pub const VARIABLES: &[Variable] = &[
         help: "File with the key that signs refresh tokens (the `refreshId` cookie). With OPENSLIDES_DEVELOPMENT and no file, the development key `auth-dev-cookie-key` is used.",
     },
     Variable {
+        name: "CACHE_MAX_KEYS",
+        default: "5000000",
+        help: "The largest number of datastore keys the cache holds; it is emptied before it would hold more.",
+    },
+    Variable {
         name: "CACHE_RESET",
         default: "24h",
-        help: "How often the cache of datastore values is emptied, as seconds or a duration such as `90m`.",
+        help: "How often the cache of datastore values is emptied, as seconds or a duration such as `90m`; 0 turns it off.",
     },
 ];
 
@@ -131,6 +136,7 @@ pub struct Config {
     pub development: bool,
     pub auth: AuthSettings,
     pub cache_reset: Duration,
+    pub cache_max_keys: usize,
 }
 
 impl Config {
@@ -143,13 +149,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let reader = Reader { lookup: &lookup };
         let development = reader.bool("OPENSLIDES_DEVELOPMENT")?;
-        let password = if development {
-            "openslides".to_string()
-        } else {
-            let path = reader.text("DATABASE_PASSWORD_FILE");
-            std::fs::read_to_string(&path)
-                .map_err(|error| ConfigError::PasswordFile { path, error })?
-        };
+        let postgres = reader.postgres(development)?;
 
         Ok(Config {
             host: reader.text("AUTOUPDATE_HOST"),
@@ -158,18 +158,24 @@ impl Config {
                 host: reader.text("MESSAGE_BUS_HOST"),
                 port: reader.port("MESSAGE_BUS_PORT")?,
             },
-            postgres: PostgresConfig {
-                host: reader.text("DATABASE_HOST"),
-                port: reader.port("DATABASE_PORT")?,
-                database: reader.text("DATABASE_NAME"),
-                user: reader.text("DATABASE_USER"),
-                password,
-            },
+            postgres,
             development,
             auth: reader.auth_settings(development)?,
-            cache_reset: reader.duration("CACHE_RESET")?,
+            cache_reset: reader.interval("CACHE_RESET")?,
+            cache_max_keys: reader
+                .text("CACHE_MAX_KEYS")
+                .parse()
+                .map_err(|_| reader.invalid("CACHE_MAX_KEYS", "expected a number of keys"))?,
         })
     }
+}
+
+/// Reads only the PostgreSQL settings, for tools that need nothing else.
+pub fn postgres_from_env() -> Result<PostgresConfig, ConfigError> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let reader = Reader { lookup: &lookup };
+    let development = reader.bool("OPENSLIDES_DEVELOPMENT")?;
+    reader.postgres(development)
 }
 
 /// Reads only the authentication settings, for tools that need no database.
@@ -216,6 +222,23 @@ impl Reader<'_> {
         self.text(name)
             .parse()
             .map_err(|_| self.invalid(name, "expected a port number"))
+    }
+
+    fn postgres(&self, development: bool) -> Result<PostgresConfig, ConfigError> {
+        let password = if development {
+            "openslides".to_string()
+        } else {
+            let path = self.text("DATABASE_PASSWORD_FILE");
+            std::fs::read_to_string(&path)
+                .map_err(|error| ConfigError::PasswordFile { path, error })?
+        };
+        Ok(PostgresConfig {
+            host: self.text("DATABASE_HOST"),
+            port: self.port("DATABASE_PORT")?,
+            database: self.text("DATABASE_NAME"),
+            user: self.text("DATABASE_USER"),
+            password,
+        })
     }
 
     fn auth_settings(&self, development: bool) -> Result<AuthSettings, ConfigError> {
@@ -267,6 +290,15 @@ impl Reader<'_> {
     fn duration(&self, name: &str) -> Result<Duration, ConfigError> {
         parse_duration(&self.text(name)).map_err(|reason| self.invalid(name, reason))
     }
+
+    /// A duration of at least one second, or zero to turn the feature off.
+    fn interval(&self, name: &str) -> Result<Duration, ConfigError> {
+        let duration = self.duration(name)?;
+        if !duration.is_zero() && duration < Duration::from_secs(1) {
+            return Err(self.invalid(name, "expected 0 (off) or at least one second"));
+        }
+        Ok(duration)
+    }
 }
 
 /// Parses a boolean the way Go's `strconv.ParseBool` does.
@@ -313,7 +345,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total += number * seconds_per_unit;
         rest = &rest[unit_len..];
     }
-    Ok(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).map_err(|_| format!("{text:?} is too long"))
 }
 
 #[cfg(test)]
@@ -432,6 +464,11 @@ mod tests {
         assert!(config(&[dev, ("AUTH_FAKE", "yes")]).is_err());
         let error = config(&[dev, ("CACHE_RESET", "10x")]).unwrap_err();
         assert!(error.to_string().contains("CACHE_RESET"), "{error}");
+        assert!(config(&[dev, ("CACHE_RESET", "1ns")]).is_err());
+        assert!(config(&[dev, ("CACHE_RESET", "0")])
+            .unwrap()
+            .cache_reset
+            .is_zero());
     }
 
     #[test]
@@ -445,6 +482,7 @@ mod tests {
         assert!(parse_duration("5").is_ok());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("m").is_err());
+        assert!(parse_duration("99999999999999999999999999s").is_err());
     }
 
     #[test]

@@ -113,6 +113,7 @@ impl Simulation {
         }
         let current = self.speakers[(position - 1) as usize];
         changes.push((field("speaker", current, "begin_time"), value(json!(now))));
+        changes.push((field("speaker", current, "end_time"), None));
         if position >= 2 {
             let previous = self.speakers[(position - 2) as usize];
             changes.push((field("speaker", previous, "end_time"), value(json!(now))));

@@ -55,7 +55,10 @@ pub async fn run_unchecked(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let source = PostgresSource::new(&config.postgres)?;
-    let datastore = Arc::new(Datastore::new(Arc::new(source)));
+    let datastore = Arc::new(Datastore::with_max_keys(
+        Arc::new(source),
+        config.cache_max_keys,
+    ));
     let autoupdate = Autoupdate::new(datastore, Arc::new(AllVisible));
 
     let auth = Auth::new(config.auth.clone());

@@ -123,3 +123,35 @@ async fn http2_prior_knowledge_is_served() {
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(body, json!({"organization/1/name": "Org"}));
 }
+
+#[tokio::test]
+async fn unknown_paths_and_large_bodies_get_error_json() {
+    let service = service().await;
+
+    let answer = send(
+        reqwest::Method::GET,
+        &format!("{}/system/nope", service.url),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 404);
+    assert_eq!(answer.json()["error"]["type"], json!("invalid_request"));
+
+    let large = vec![b' '; openslides_autoupdate::http::MAX_BODY_BYTES + 1];
+    let answer = send(
+        reqwest::Method::POST,
+        &format!("{}/system/autoupdate?single=1", service.url),
+        Some(large),
+    )
+    .await;
+    assert_eq!(answer.status, 413);
+    assert_eq!(answer.json()["error"]["type"], json!("invalid_request"));
+
+    let answer = send(
+        reqwest::Method::POST,
+        &format!("{}/system/autoupdate/health", service.url),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+}

@@ -122,10 +122,20 @@ impl Auth {
             });
         }
 
-        let token = headers
-            .get(AUTH_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("bearer "));
+        // A header that is not text is a malformed credential, not a missing one.
+        let header = match headers.get(AUTH_HEADER).map(|value| value.to_str()) {
+            None => None,
+            Some(Ok(value)) => Some(value),
+            Some(Err(_)) => return Err(denied("Invalid auth token")),
+        };
+        let token = header.and_then(|value| value.strip_prefix("bearer "));
+        if headers
+            .get_all(header::COOKIE)
+            .iter()
+            .any(|value| value.to_str().is_err())
+        {
+            return Err(denied("Invalid auth token"));
+        }
         let cookie = refresh_cookie(headers);
         let (token, cookie) = match (token, cookie) {
             (None, None) => {

@@ -291,3 +291,26 @@ async fn slow_auth_service_times_out() {
     );
     assert!(started.elapsed() < REFRESH_TIMEOUT + Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn non_text_headers_are_denied() {
+    let mut with_token = HeaderMap::new();
+    with_token.insert(
+        AUTH_HEADER,
+        HeaderValue::from_bytes(b"bearer \xff\xfe").unwrap(),
+    );
+    assert_eq!(
+        denied_message(auth().authenticate(&with_token).await),
+        "Invalid auth token"
+    );
+
+    let mut with_cookie = HeaderMap::new();
+    with_cookie.insert(
+        header::COOKIE,
+        HeaderValue::from_bytes(b"refreshId=\xff").unwrap(),
+    );
+    assert_eq!(
+        denied_message(auth().authenticate(&with_cookie).await),
+        "Invalid auth token"
+    );
+}

@@ -53,16 +53,28 @@ pub struct Datastore {
 struct Inner {
     source: Arc<dyn Source>,
     slots: Mutex<HashMap<Key, Slot>>,
+    /// The cache is emptied before it would hold more keys than this, so that requests
+    /// for many keys (existing or not) cannot grow memory without bound.
+    max_keys: usize,
     next_fetch: AtomicUsize,
     value_bytes: AtomicUsize,
 }
 
+/// The default for the largest number of cached keys.
+pub const DEFAULT_MAX_KEYS: usize = 5_000_000;
+
 impl Datastore {
     pub fn new(source: Arc<dyn Source>) -> Datastore {
+        Datastore::with_max_keys(source, DEFAULT_MAX_KEYS)
+    }
+
+    /// Creates a cache that empties itself before it would hold more than `max_keys` keys.
+    pub fn with_max_keys(source: Arc<dyn Source>, max_keys: usize) -> Datastore {
         Datastore {
             inner: Arc::new(Inner {
                 source,
                 slots: Mutex::new(HashMap::new()),
+                max_keys,
                 next_fetch: AtomicUsize::new(1),
                 value_bytes: AtomicUsize::new(0),
             }),
@@ -119,6 +131,12 @@ impl Datastore {
         let mut waits = Vec::new();
         {
             let mut slots = inner.slots.lock();
+            if slots.len() + keys.len() > inner.max_keys {
+                let cached = slots.len();
+                slots.retain(|_, slot| matches!(slot, Slot::Pending(..)));
+                inner.value_bytes.store(0, Ordering::Relaxed);
+                tracing::warn!(cached, max_keys = inner.max_keys, "cache full; emptied it");
+            }
             for key in keys {
                 match slots.get(key) {
                     Some(Slot::Ready(_)) => {}

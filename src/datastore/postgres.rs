@@ -90,10 +90,9 @@ impl PostgresSource {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, DatastoreError> {
-        self.pool
-            .get()
-            .await
-            .map_err(|err| DatastoreError::Unavailable(err.to_string()))
+        self.pool.get().await.map_err(|err| {
+            DatastoreError::Unavailable(format!("connect to PostgreSQL: {}", error_chain(&err)))
+        })
     }
 
     async fn fetch(self, keys: Vec<Key>) -> Result<Vec<Value>, DatastoreError> {
@@ -150,7 +149,7 @@ async fn query_chunk(
     let rows = client
         .query(&sql, &[&fqids])
         .await
-        .map_err(|err| DatastoreError::Query(err.to_string()))?;
+        .map_err(|err| DatastoreError::Query(error_chain(&err)))?;
 
     for row in rows {
         let fqid: &str = row.get(0);
@@ -169,6 +168,21 @@ async fn query_chunk(
         }
     }
     Ok(())
+}
+
+/// An error with all its causes, such as "error connecting to server: Connection refused".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl Source for PostgresSource {

@@ -57,7 +57,7 @@ pub enum LoadError {
     NotAnExport,
     #[error("the export contains unknown collections: {0}")]
     UnknownCollections(String),
-    #[error("{0} is not an object with an integer id matching its key")]
+    #[error("{0} is not an object with a positive integer id matching its key")]
     InvalidObject(String),
     #[error("the datastore already holds {0} models; load with --replace to delete them first")]
     NotEmpty(i64),
@@ -178,7 +178,7 @@ fn export_objects(export: &Value) -> Result<Vec<(String, &Value)>, LoadError> {
             let id_matches = data
                 .get("id")
                 .and_then(Value::as_u64)
-                .is_some_and(|value| value.to_string() == *id);
+                .is_some_and(|value| value > 0 && value.to_string() == *id);
             if !data.is_object() || !id_matches {
                 return Err(LoadError::InvalidObject(fqid));
             }
@@ -217,6 +217,7 @@ mod tests {
         assert!(export_objects(&json!({"motion": {"1": {"id": 2}}})).is_err());
         assert!(export_objects(&json!({"motion": {"1": {"title": "x"}}})).is_err());
         assert!(export_objects(&json!({"motion": {"1": 5}})).is_err());
+        assert!(export_objects(&json!({"motion": {"0": {"id": 0}}})).is_err());
         assert!(export_objects(&json!([1])).is_err());
     }
 }

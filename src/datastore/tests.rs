@@ -162,3 +162,21 @@ async fn datastore_fetch_finishes_after_caller_left() {
     assert_eq!(values[0].as_deref(), Some(&b"\"admin\""[..]));
     assert_eq!(source.calls.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn datastore_empties_itself_at_max_keys() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 0);
+    let datastore = Datastore::with_max_keys(Arc::new(source.clone()), 3);
+    let keys: Vec<Key> = (1..=3)
+        .map(|id| key(&format!("user/{id}/username")))
+        .collect();
+    datastore.get(&keys).await.unwrap();
+    assert_eq!(datastore.len(), 3);
+
+    let values = datastore.get(&[key("user/4/username")]).await.unwrap();
+
+    assert_eq!(values, vec![None]);
+    assert_eq!(datastore.len(), 1);
+    let again = datastore.get(&[key("user/1/username")]).await.unwrap();
+    assert_eq!(again[0].as_deref(), Some(&b"\"admin\""[..]));
+}

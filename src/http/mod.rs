@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::any;
 use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
@@ -27,13 +27,48 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// The largest request body read, in bytes. The largest requests of the OpenSlides
+/// client are about 15 KB.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// The routes of the service.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/system/autoupdate", any(public_autoupdate))
         .route("/internal/autoupdate", any(internal_autoupdate))
-        .route("/system/autoupdate/health", get(health))
+        .route("/system/autoupdate/health", any(health))
+        .fallback(not_found)
         .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> Response {
+    ErrorResponse::new(
+        StatusCode::NOT_FOUND,
+        "invalid_request",
+        format!("Invalid request: {} does not exist", uri.path()),
+    )
+    .into_response()
+}
+
+/// Reads the request body, up to `MAX_BODY_BYTES`.
+async fn read_body(body: Body) -> Result<Bytes, ErrorResponse> {
+    use http_body_util::BodyExt;
+    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(ErrorResponse::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            format!("Invalid request: the body is larger than {MAX_BODY_BYTES} bytes"),
+        )),
+        Err(error) => Err(ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("Invalid request: reading the body failed: {error}"),
+        )),
+    }
 }
 
 /// Serves the routes on `listener` until `shutdown` completes. Connections may use
@@ -94,8 +129,12 @@ async fn public_autoupdate(
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
     let user = match state.auth.authenticate(&headers).await {
         Ok(user) => user,
         Err(error) => return ErrorResponse::from(error).into_response(),
@@ -140,8 +179,12 @@ async fn internal_autoupdate(
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(error) => return error.into_response(),
+    };
     let query = Query::parse(query);
     let raw_user_id = query.get("user_id");
     let Ok(user_id) = raw_user_id.parse::<u64>() else {

@@ -614,8 +614,14 @@ fn generic_id(value: &Value, expected: &'static str) -> Result<Option<Fqid>, Tar
     let Some(collection) = Collection::from_name(collection) else {
         return Ok(None);
     };
-    if id <= 0 || id as u64 > MAX_ID {
+    if id <= 0 {
         return Ok(None);
+    }
+    if id as u64 > MAX_ID {
+        return Err(TargetError {
+            got: format!("string {text:?} with an id above {MAX_ID}"),
+            expected,
+        });
     }
     Ok(Some(Fqid::new(collection, id as Id)))
 }

@@ -381,4 +381,6 @@ fn targets_reject_wrong_shapes() {
     assert!(Request::targets(Follow::GenericRelation, b"\"topic\"").is_err());
     assert!(Request::targets(Follow::GenericRelation, b"\"topic/x\"").is_err());
     assert!(Request::targets(Follow::GenericRelationList, b"\"topic/1\"").is_err());
+    assert!(Request::targets(Follow::GenericRelation, b"\"topic/281474976710656\"").is_err());
+    assert!(Request::targets(Follow::Relation(Collection::Motion), b"281474976710656").is_err());
 }

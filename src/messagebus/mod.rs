@@ -79,9 +79,19 @@ pub async fn follow(
     mut on_entry: impl FnMut(StreamEntry),
 ) {
     let mut last_id: Option<String> = None;
+    // Failed attempts since the last successful read; each outage logs once, then every
+    // 50th attempt, and the delay grows to at most five seconds.
     let mut failures = 0u32;
     loop {
-        let result = read_stream(&config, stream, start, &mut last_id, &mut on_entry).await;
+        let result = read_stream(
+            &config,
+            stream,
+            start,
+            &mut last_id,
+            &mut failures,
+            &mut on_entry,
+        )
+        .await;
         if let Err(err) = result {
             failures += 1;
             let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
@@ -98,6 +108,7 @@ async fn read_stream(
     stream: &'static str,
     start: Start,
     last_id: &mut Option<String>,
+    failures: &mut u32,
     on_entry: &mut impl FnMut(StreamEntry),
 ) -> redis::RedisResult<()> {
     let mut connection = config.connect().await?;
@@ -127,6 +138,14 @@ async fn read_stream(
             .arg(&id)
             .query_async(&mut connection)
             .await?;
+        if *failures > 0 {
+            tracing::info!(
+                failures = *failures,
+                id,
+                "reading the Redis stream {stream} again"
+            );
+            *failures = 0;
+        }
 
         let entries = match parse_xread(&reply, stream) {
             Ok(entries) => entries,
