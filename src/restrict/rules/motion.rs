@@ -569,6 +569,7 @@ pub(super) mod fixture {
 mod tests {
     use super::fixture::*;
     use crate::models::Id;
+    use crate::restrict::rules::testing::restricted;
     use serde_json::{json, Value};
 
     const NONE: &[Id] = &[];
@@ -817,6 +818,43 @@ mod tests {
         let data = motions(json!({}));
         let cases: &[(Id, &[Id])] = &[(SUPERADMIN, NONE), (ADMIN, NONE), (CAN_MANAGE, NONE)];
         assert_visible(&data, "motion", "D", &[1], cases).await;
+    }
+
+    #[tokio::test]
+    async fn motion_fields_restricted_by_mode() {
+        // Motion 2 is in an internal state, has a recommendation, an editor and the
+        // submitters 50 and 52. Motion 3 is hidden from CAN_SEE, so its submitter 53 is
+        // removed from the relation list.
+        let data = motions(json!({
+            "motion/2": {
+                "meeting_id": MEETING, "state_id": 4, "title": "Two", "recommendation_id": 1,
+                "number_value": 2, "editor_ids": [60], "submitter_ids": [50, 52, 53]
+            },
+            "motion/3": {"meeting_id": MEETING, "state_id": 2, "submitter_ids": [53]},
+            "motion_submitter/52": {"motion_id": 2, "meeting_user_id": meeting_user(CAN_SEE)},
+            "motion_submitter/53": {"motion_id": 3, "meeting_user_id": meeting_user(MEMBER)},
+            "motion_editor/60": {"meeting_id": MEETING, "motion_id": 2},
+        }));
+        let keys = [
+            "motion/2/title",
+            "motion/2/recommendation_id",
+            "motion/2/number_value",
+            "motion/2/editor_ids",
+            "motion/2/submitter_ids",
+        ];
+
+        let got = restricted(&data, CAN_SEE, &keys).await;
+        let expected = json!({"motion/2/title": "Two", "motion/2/submitter_ids": [50, 52]});
+        assert_eq!(got, expected);
+
+        let got = restricted(&data, CAN_MANAGE_METADATA, &keys).await;
+        let expected = json!({
+            "motion/2/title": "Two",
+            "motion/2/recommendation_id": 1,
+            "motion/2/editor_ids": [60],
+            "motion/2/submitter_ids": [50, 52],
+        });
+        assert_eq!(got, expected);
     }
 
     #[tokio::test]
