@@ -68,7 +68,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "AUTH_FAKE",
         default: "false",
-        help: "Serve every request as user 1 and skip authentication; the other AUTH_ variables are not read. The service does not start without it yet, because the restriction rules are not implemented.",
+        help: "Serve every request as user 1 and skip authentication; the other AUTH_ variables are not read. For development only.",
     },
     Variable {
         name: "AUTH_PROTOCOL",

@@ -66,7 +66,6 @@ fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    service::check(&config)?;
     let address = (config.host.as_str(), config.port);
     let listener = tokio::net::TcpListener::bind(address)
         .await

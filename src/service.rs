@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::datastore::{Datastore, PostgresSource};
 use crate::http::{self, AppState};
 use crate::messagebus;
-use crate::restrict::AllVisible;
+use crate::restrict::RuleRestricter;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,20 +20,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// Starting the service failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("authentication and restriction are not implemented yet, so every request would be served as the superadmin: set AUTH_FAKE=true to run the service this way")]
-    AuthFakeRequired,
     #[error(transparent)]
     Datastore(#[from] crate::datastore::DatastoreError),
     #[error("HTTP server: {0}")]
     Http(#[from] std::io::Error),
-}
-
-/// Checks whether the configuration can be run, before anything is started.
-pub fn check(config: &Config) -> Result<(), ServiceError> {
-    if !config.auth.fake {
-        return Err(ServiceError::AuthFakeRequired);
-    }
-    Ok(())
 }
 
 /// Runs the service on `listener` until `shutdown` completes, then ends open streams and
@@ -43,23 +33,13 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
-    check(&config)?;
-    run_unchecked(config, listener, shutdown).await
-}
-
-/// Like `run`, without the start-up check that requires AUTH_FAKE. Tests of the real
-/// authentication use it until the restriction rules exist.
-pub async fn run_unchecked(
-    config: Config,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServiceError> {
     let source = PostgresSource::new(&config.postgres)?;
     let datastore = Arc::new(Datastore::with_max_keys(
         Arc::new(source),
         config.cache_max_keys,
     ));
-    let autoupdate = Autoupdate::new(datastore, Arc::new(AllVisible));
+    let restricter = Arc::new(RuleRestricter::new(datastore.clone()));
+    let autoupdate = Autoupdate::new(datastore, restricter);
 
     let auth = Auth::new(config.auth.clone());
 

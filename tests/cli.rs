@@ -202,14 +202,17 @@ async fn run_streams_example_data_and_redis_changes() {
 }
 
 #[test]
-fn run_refuses_to_start_without_auth_fake() {
-    let output = run_to_end(binary().env("OPENSLIDES_DEVELOPMENT", "true").arg("run"));
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("AUTH_FAKE=true"),
-        "{}",
-        stderr(&output)
+fn run_names_missing_auth_key_file() {
+    let output = run_to_end(
+        binary()
+            .env("DATABASE_PASSWORD_FILE", "/dev/null")
+            .env("AUTH_TOKEN_KEY_FILE", "/nonexistent/auth_token_key")
+            .arg("run"),
     );
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(message.contains("/nonexistent/auth_token_key"), "{message}");
+    assert!(message.contains("AUTH_TOKEN_KEY_FILE"), "{message}");
 }
 
 #[test]

@@ -12,41 +12,6 @@ use support::{send, Stream, TestDb, TestService};
 /// Cases that need features this service does not have yet, with what is missing. A
 /// case listed here must fail; when one passes, the test asks to remove it.
 const PENDING: &[(&str, &str)] = &[
-    ("hidden_relation_targets_are_filtered", "restriction rules"),
-    (
-        "superadmin_cannot_read_other_users_personal_notes",
-        "restriction rules",
-    ),
-    (
-        "public_access_needs_organization_switch",
-        "restriction rules",
-    ),
-    ("public_access_needs_meeting_switch", "restriction rules"),
-    (
-        "locked_meeting_hidden_from_organization_admins",
-        "restriction rules",
-    ),
-    (
-        "organization_admins_act_as_admins_of_unlocked_meetings",
-        "restriction rules",
-    ),
-    (
-        "locked_out_member_has_no_meeting_permissions",
-        "restriction rules",
-    ),
-    (
-        "motion_state_restrictions_are_alternatives",
-        "restriction rules",
-    ),
-    (
-        "vote_delegation_makes_delegate_visible",
-        "restriction rules",
-    ),
-    ("poll_results_hidden_until_finished", "restriction rules"),
-    (
-        "agenda_item_visibility_by_hidden_and_internal",
-        "restriction rules",
-    ),
     ("compressed_response_is_one_base64_zstd_line", "compression"),
     ("long_polling_returns_data_and_hash", "long polling"),
 ];

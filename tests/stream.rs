@@ -303,3 +303,61 @@ async fn service_ends_streams_on_shutdown() {
     assert!(stream.ended(Duration::from_secs(2)).await);
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+/// A motion moved into a state with restrictions disappears from the stream of a user
+/// who does not meet them, and comes back whole when it leaves that state.
+#[tokio::test]
+async fn motion_state_with_restrictions_hides_motion() {
+    let Some(service) = example_service().await else {
+        return;
+    };
+    service
+        .change(&json!({"motion_state/2/restrictions": ["motion.can_see_internal"]}))
+        .await;
+    let request = json!([{"ids": [1], "collection": "meeting", "fields": {
+        "motion_ids": {"type": "relation-list", "collection": "motion", "fields": {"title": null}}
+    }}]);
+    let url = |user: u64| {
+        format!(
+            "{}/internal/autoupdate?user_id={user}&k=motion/1/title,motion/1/state_id",
+            service.url
+        )
+    };
+    // User 3 is a delegate with motion.can_see, user 1 the superadmin. Motion 2 is an
+    // amendment of motion 1, so it is hidden with its lead motion.
+    let mut delegate = Stream::open(&url(3), Some(&request)).await;
+    let mut admin = Stream::open(&url(1), Some(&request)).await;
+    let first = delegate.next_json().await;
+    assert_eq!(first["meeting/1/motion_ids"], json!([1, 2, 3, 4]));
+    assert_eq!(first["motion/1/title"], json!("test"));
+    admin.next_json().await;
+
+    let into_restricted = json!({
+        "motion/1/state_id": 2,
+        "motion_state/1/motion_ids": [2, 3],
+        "motion_state/2/motion_ids": [1]
+    });
+    service.change(&into_restricted).await;
+    assert_eq!(
+        delegate.next_json().await,
+        json!({"meeting/1/motion_ids": [3, 4], "motion/1/title": null, "motion/1/state_id": null})
+    );
+    assert_eq!(admin.next_json().await, json!({"motion/1/state_id": 2}));
+
+    let back = json!({
+        "motion/1/state_id": 1,
+        "motion_state/1/motion_ids": [1, 2, 3],
+        "motion_state/2/motion_ids": []
+    });
+    service.change(&back).await;
+    assert_eq!(
+        delegate.next_json().await,
+        json!({
+            "meeting/1/motion_ids": [1, 2, 3, 4],
+            "motion/1/title": "test",
+            "motion/1/state_id": 1,
+            "motion/2/title": "Änderungsantrag zu 1"
+        })
+    );
+    assert_eq!(admin.next_json().await, json!({"motion/1/state_id": 1}));
+}

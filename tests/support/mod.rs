@@ -351,7 +351,7 @@ impl TestService {
             let shutdown = async move {
                 let _ = stopped.await;
             };
-            openslides_autoupdate::service::run_unchecked(config, listener, shutdown)
+            openslides_autoupdate::service::run(config, listener, shutdown)
                 .await
                 .expect("service runs");
         });
