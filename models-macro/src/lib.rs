@@ -70,8 +70,8 @@ pub fn restriction_rules(input: TokenStream) -> TokenStream {
     quote! {
         const _: &[u8] = include_bytes!(#path);
 
-        /// The rule of a collection's restriction mode; `None` for a mode the collection
-        /// does not use.
+        /// Looks up the rule of a collection's restriction mode; `None` for a mode the
+        /// collection does not use.
         pub fn rule(collection: Collection, mode: RestrictionMode) -> ::core::option::Option<Rule> {
             #[allow(unreachable_patterns)]
             match (collection, mode) {
@@ -142,7 +142,7 @@ fn generate_permissions(path: &str) -> Result<TokenStream2, String> {
             /// Every permission, sorted by name.
             pub const ALL: [Permission; #count] = [#(Permission::#variants),*];
 
-            /// The permission as OpenSlides spells it, such as `motion.can_see`.
+            /// Returns the permission as OpenSlides spells it, such as `motion.can_see`.
             pub const fn name(self) -> &'static str {
                 match self { #(Permission::#variants => #names),* }
             }
@@ -155,8 +155,8 @@ fn generate_permissions(path: &str) -> Result<TokenStream2, String> {
                 }
             }
 
-            /// The permissions this one grants besides itself: everything below it in
-            /// the hierarchy.
+            /// Lists the permissions this one grants besides itself: everything below it
+            /// in the hierarchy.
             pub const fn implied(self) -> &'static [Permission] {
                 match self { #(Permission::#variants => #implied),* }
             }
@@ -427,7 +427,7 @@ impl Kind {
         }
     }
 
-    /// The Rust type a value of this field decodes to.
+    /// Returns the Rust type a value of this field decodes to.
     fn value_type(&self) -> TokenStream2 {
         match self {
             Kind::Scalar(variant) => match *variant {
@@ -584,7 +584,7 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
             /// Every collection, in the order of models.yml.
             pub const ALL: [Collection; #collection_count] = [#(Collection::#variants),*];
 
-            /// The collection's name as models.yml spells it.
+            /// Returns the collection's name as models.yml spells it.
             pub const fn name(self) -> &'static str {
                 match self {
                     #(Collection::#variants => #names),*
@@ -599,7 +599,7 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
                 }
             }
 
-            /// The ids of this collection's fields, in the order of models.yml.
+            /// Lists the ids of this collection's fields, in the order of models.yml.
             pub fn field_ids(self) -> impl ExactSizeIterator<Item = FieldId> {
                 let (first, last) = match self { #(#ranges)* };
                 (first..last).map(FieldId)
@@ -619,7 +619,7 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
         }
 
         impl RestrictionMode {
-            /// The mode's letter as models.yml spells it.
+            /// Returns the mode's letter as models.yml spells it.
             pub const fn name(self) -> &'static str {
                 match self { #(RestrictionMode::#mode_variants => #mode_names),* }
             }

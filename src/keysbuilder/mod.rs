@@ -14,7 +14,7 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldSetId(pub u32);
 
-/// How the value of a key leads to the objects of a nested field set.
+/// The way the value of a key leads to the objects of a nested field set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Follow {
     /// An id of the given collection.
@@ -38,7 +38,7 @@ pub struct RequestedField {
 /// The fields requested of every object that one part of the request reaches.
 #[derive(Debug)]
 pub struct FieldSet {
-    /// How a parent key's value leads here; `None` for the roots.
+    /// The way a parent key's value leads here; `None` for the roots.
     pub follow: Option<Follow>,
     /// The requested fields per collection. A typed field set has one entry; a field set
     /// below a generic relation has one per collection that has any of its fields.
@@ -46,8 +46,8 @@ pub struct FieldSet {
 }
 
 impl FieldSet {
-    /// The requested fields of an object of `collection`; empty when the collection has
-    /// none of them.
+    /// Returns the requested fields of an object of `collection`, or an empty slice when
+    /// the collection has none of them.
     pub fn fields_for(&self, collection: Collection) -> &[RequestedField] {
         self.by_collection
             .iter()
@@ -87,8 +87,8 @@ impl Request {
         self.roots.is_empty()
     }
 
-    /// The request's canonical text; two requests with the same text resolve to the same
-    /// keys for the same user.
+    /// Returns the request's canonical text. Two requests with the same text resolve to
+    /// the same keys for the same user.
     pub fn canonical(&self) -> &Arc<str> {
         &self.canonical
     }
@@ -100,7 +100,7 @@ impl Request {
     }
 }
 
-/// A value that cannot be followed the way the request asks.
+/// A value that cannot be followed the way the request describes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("got {got}, expected {expected}")]
 pub struct TargetError {
@@ -109,7 +109,7 @@ pub struct TargetError {
 }
 
 impl Follow {
-    /// Whether `kind`, the type of a field in models.yml, can be followed like this. Plain
+    /// Checks whether `kind`, the type of a field in models.yml, can be followed like this. Plain
     /// `number` and `number[]` fields that hold ids may be followed as relations, because
     /// the OpenSlides client does so (for example `user/meeting_ids`).
     fn fits(self, kind: FieldKind) -> bool {
