@@ -10,7 +10,7 @@ use openslides_autoupdate::datastore::{Datastore, MemorySource};
 use openslides_autoupdate::generate::{generate, GenerateOptions};
 use openslides_autoupdate::keysbuilder::Request;
 use openslides_autoupdate::models::Key;
-use openslides_autoupdate::restrict::{AllVisible, Viewer};
+use openslides_autoupdate::restrict::{AllVisible, RuleRestricter, Viewer};
 use std::sync::Arc;
 
 const MOTION_LIST: &str = include_str!("requests/motion_list.json");
@@ -69,6 +69,64 @@ fn benchmarks(c: &mut Criterion) {
                 .unwrap()
         })
     });
+
+    // The same request restricted by the rules, for a delegate and for the superadmin.
+    let rules = RuleRestricter::new(datastore.clone());
+    let restricted = Reader {
+        datastore: &datastore,
+        restricter: &rules,
+    };
+    let delegate = Viewer {
+        user_id: delegate_id(&export),
+    };
+    for (name, viewer) in [
+        ("delegate", delegate),
+        ("superadmin", Viewer { user_id: 1 }),
+    ] {
+        let mut state = ViewState::new(request.clone(), viewer);
+        runtime
+            .block_on(state.resolve(&restricted, &mut |_| {}))
+            .unwrap();
+        eprintln!(
+            "restricted motion list for the {name}: {} keys",
+            state.len()
+        );
+        c.bench_function(&format!("resolve restricted motion list as {name}"), |b| {
+            b.iter(|| {
+                let mut state = ViewState::new(request.clone(), viewer);
+                runtime
+                    .block_on(state.resolve(&restricted, &mut |_| {}))
+                    .unwrap()
+            })
+        });
+        c.bench_function(
+            &format!("update one title in the restricted view as {name}"),
+            |b| {
+                b.iter(|| {
+                    counter += 1;
+                    let value = Some(Bytes::from(format!("\"Title {counter}\"")));
+                    source.apply(&[(title, value.clone())]);
+                    datastore.update(&[(title, value)]);
+                    runtime
+                        .block_on(state.update(&[title], &restricted, &mut |_| {}))
+                        .unwrap()
+                })
+            },
+        );
+    }
+}
+
+/// Finds a user in the group named "Delegates" of the generated meeting.
+fn delegate_id(export: &serde_json::Value) -> u64 {
+    let groups = export["group"].as_object().unwrap();
+    let delegates = groups
+        .values()
+        .find(|group| group["name"] == "Delegates")
+        .expect("the generated meeting has a Delegates group");
+    let meeting_user = delegates["meeting_user_ids"][0].as_u64().unwrap();
+    export["meeting_user"][meeting_user.to_string()]["user_id"]
+        .as_u64()
+        .unwrap()
 }
 
 criterion_group!(benches, benchmarks);
