@@ -72,7 +72,13 @@ async fn invalid_requests_get_syntax_errors() {
 #[tokio::test]
 async fn internal_route_needs_integer_user_id() {
     let service = service().await;
-    for query in ["user_id=abc", "user_id=", "k=organization/1/name"] {
+    for query in [
+        "user_id=abc",
+        "user_id=",
+        "user_id=-1",
+        "user_id=281474976710656",
+        "k=organization/1/name",
+    ] {
         let url = format!("{}/internal/autoupdate?single=1&{query}", service.url);
         let answer = send(reqwest::Method::GET, &url, None).await;
         assert_eq!(answer.status, 400, "query {query}");

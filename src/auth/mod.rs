@@ -160,6 +160,9 @@ impl Auth {
             Err(Invalid::Other) => return Err(denied("Invalid auth token")),
         };
 
+        if claims.user_id as u64 > crate::models::MAX_ID && claims.user_id > 0 {
+            return Err(denied("Invalid auth token"));
+        }
         if claims.user_id <= 0 {
             return Ok(Authenticated {
                 user_id: 0,

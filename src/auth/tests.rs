@@ -314,3 +314,12 @@ async fn non_text_headers_are_denied() {
         "Invalid auth token"
     );
 }
+
+#[tokio::test]
+async fn user_id_beyond_max_id_is_denied() {
+    let token = token(1 << 48, "s1", 600, TOKEN_KEY);
+    let result = auth()
+        .authenticate(&headers(Some(&token), Some(&cookie(COOKIE_KEY))))
+        .await;
+    assert_eq!(denied_message(result), "Invalid auth token");
+}

@@ -83,47 +83,67 @@ impl Datastore {
 
     /// Returns the value of each key, reading uncached keys from the source in one call.
     pub async fn get(&self, keys: &[Key]) -> Result<Vec<Value>, DatastoreError> {
-        // A key whose fetch by another caller failed is fetched again; the third failure
-        // in a row is returned.
-        let mut last_error = None;
-        for _ in 0..3 {
-            let waits = match self.fetch_missing(keys).await {
-                Ok(waits) => waits,
-                Err(err) => {
-                    last_error = Some(err);
-                    continue;
-                }
-            };
+        // A key whose fetch by another caller failed, or that a full cache dropped after
+        // that fetch, is fetched again. After two rounds the keys still missing are read
+        // from the source without the cache, so a cache that is too small for its load
+        // makes reads slower but never fails them.
+        let mut values: Vec<Option<Value>> = vec![None; keys.len()];
+        for _ in 0..2 {
+            let missing: Vec<Key> = keys
+                .iter()
+                .zip(&values)
+                .filter(|(_, value)| value.is_none())
+                .map(|(key, _)| *key)
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            let (own, waits) = self.fetch_missing(&missing).await?;
             for mut wait in waits {
                 // Every fetch task sends before it ends; an error means it was dropped
                 // with the runtime, and the slot check below handles that.
                 let _ = wait.wait_for(|done| *done).await;
             }
 
+            // A cached value is at least as new as this call's own read; the own read
+            // serves keys that a full cache dropped meanwhile.
             let slots = self.inner.slots.lock();
-            let values: Option<Vec<Value>> = keys
-                .iter()
-                .map(|key| match slots.get(key) {
-                    Some(Slot::Ready(value)) => Some(value.clone()),
-                    _ => None,
-                })
-                .collect();
-            if let Some(values) = values {
-                return Ok(values);
+            for (key, value) in keys.iter().zip(values.iter_mut()) {
+                if value.is_some() {
+                    continue;
+                }
+                *value = match slots.get(key) {
+                    Some(Slot::Ready(cached)) => Some(cached.clone()),
+                    _ => own.get(key).cloned(),
+                };
             }
         }
-        Err(last_error.unwrap_or_else(|| {
-            DatastoreError::Unavailable("fetching keys failed in a parallel request".into())
-        }))
+
+        let uncached: Vec<Key> = keys
+            .iter()
+            .zip(&values)
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| *key)
+            .collect();
+        if !uncached.is_empty() {
+            let direct = self.inner.source.get(uncached.clone()).await?;
+            let direct: HashMap<Key, Value> = uncached.into_iter().zip(direct).collect();
+            for (key, value) in keys.iter().zip(values.iter_mut()) {
+                if value.is_none() {
+                    *value = Some(direct.get(key).cloned().flatten());
+                }
+            }
+        }
+        Ok(values.into_iter().map(Option::flatten).collect())
     }
 
     /// Marks uncached keys as pending and fetches them in a background task, so that a
-    /// caller that goes away does not leave other callers waiting. Returns what to wait
-    /// for: the fetches of other callers.
+    /// caller that goes away does not leave other callers waiting. Returns the values this
+    /// call read itself, and what to wait for: the fetches of other callers.
     async fn fetch_missing(
         &self,
         keys: &[Key],
-    ) -> Result<Vec<watch::Receiver<bool>>, DatastoreError> {
+    ) -> Result<(HashMap<Key, Value>, Vec<watch::Receiver<bool>>), DatastoreError> {
         let inner = &self.inner;
         let fetch_id = inner.next_fetch.fetch_add(1, Ordering::Relaxed) as u64;
         let (done_tx, done_rx) = watch::channel(false);
@@ -149,12 +169,12 @@ impl Datastore {
             }
         }
         if missing.is_empty() {
-            return Ok(waits);
+            return Ok((HashMap::new(), waits));
         }
 
         let task = tokio::spawn(Inner::fetch(inner.clone(), fetch_id, missing, done_tx));
         match task.await {
-            Ok(result) => result.map(|()| waits),
+            Ok(result) => result.map(|own| (own, waits)),
             Err(err) => Err(DatastoreError::Query(format!("fetch task failed: {err}"))),
         }
     }
@@ -204,7 +224,7 @@ impl Inner {
         fetch_id: u64,
         mut keys: Vec<Key>,
         done: watch::Sender<bool>,
-    ) -> Result<(), DatastoreError> {
+    ) -> Result<HashMap<Key, Value>, DatastoreError> {
         keys.sort_unstable();
         keys.dedup();
         let result = self.source.get(keys.clone()).await;
@@ -234,7 +254,7 @@ impl Inner {
             }
         }
         let _ = done.send(true);
-        result.map(|_| ())
+        result.map(|values| keys.into_iter().zip(values).collect())
     }
 
     fn add_bytes(&self, value: &Value) {

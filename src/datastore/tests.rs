@@ -180,3 +180,36 @@ async fn datastore_empties_itself_at_max_keys() {
     let again = datastore.get(&[key("user/1/username")]).await.unwrap();
     assert_eq!(again[0].as_deref(), Some(&b"\"admin\""[..]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datastore_full_cache_does_not_fail_parallel_reads() {
+    let values: Vec<(String, String)> = (1..=50)
+        .map(|id| (format!("user/{id}/username"), format!("\"u{id}\"")))
+        .collect();
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let source = source_with(&pairs, 1);
+    let datastore = Arc::new(Datastore::with_max_keys(Arc::new(source.clone()), 8));
+
+    let readers: Vec<_> = (0..300)
+        .map(|reader| {
+            let datastore = datastore.clone();
+            tokio::spawn(async move {
+                let keys: Vec<Key> = (1..=8)
+                    .map(|i| key(&format!("user/{}/username", (reader * 3 + i) % 50 + 1)))
+                    .collect();
+                let values = datastore.get(&keys).await.unwrap();
+                (keys, values)
+            })
+        })
+        .collect();
+    for reader in readers {
+        let (keys, values) = reader.await.unwrap();
+        for (key, value) in keys.iter().zip(values) {
+            let expected = format!("\"u{}\"", key.id());
+            assert_eq!(value.as_deref(), Some(expected.as_bytes()), "{key}");
+        }
+    }
+}

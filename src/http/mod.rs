@@ -187,11 +187,18 @@ async fn internal_autoupdate(
     };
     let query = Query::parse(query);
     let raw_user_id = query.get("user_id");
-    let Ok(user_id) = raw_user_id.parse::<u64>() else {
+    let parsed = raw_user_id
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id <= crate::models::MAX_ID);
+    let Some(user_id) = parsed else {
         return ErrorResponse::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            format!("user_id has to be a non-negative integer, not {raw_user_id:?}"),
+            format!(
+                "user_id has to be an integer from 0 to {}, not {raw_user_id:?}",
+                crate::models::MAX_ID
+            ),
         )
         .into_response();
     };
