@@ -98,7 +98,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "CACHE_MAX_KEYS",
         default: "5000000",
-        help: "The largest number of datastore keys the cache holds; it is emptied before it would hold more.",
+        help: "The maximum number of datastore keys in the cache; it is emptied before it would contain more.",
     },
     Variable {
         name: "CACHE_RESET",
@@ -198,7 +198,7 @@ impl Reader<'_> {
             .unwrap_or_else(|| panic!("{name} is missing in config::VARIABLES"))
     }
 
-    /// The value, or the default when the variable is unset or empty.
+    /// Returns the value, or the default when the variable is unset or empty.
     fn text(&self, name: &str) -> String {
         match (self.lookup)(name) {
             Some(value) if !value.is_empty() => value,
@@ -291,7 +291,7 @@ impl Reader<'_> {
         parse_duration(&self.text(name)).map_err(|reason| self.invalid(name, reason))
     }
 
-    /// A duration of at least one second, or zero to turn the feature off.
+    /// Reads a duration of at least one second, or zero to turn the feature off.
     fn interval(&self, name: &str) -> Result<Duration, ConfigError> {
         let duration = self.duration(name)?;
         if !duration.is_zero() && duration < Duration::from_secs(1) {

@@ -25,7 +25,7 @@ const REFRESH_PATH: &str = "/internal/auth/authenticate";
 /// How long a refresh through the auth service may take.
 const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How authentication works for this instance.
+/// The authentication settings of this instance.
 #[derive(Clone, Debug)]
 pub struct AuthSettings {
     /// Every request is user 1, without checks.
@@ -36,7 +36,7 @@ pub struct AuthSettings {
     pub service_url: String,
 }
 
-/// Why a request is not authenticated.
+/// The reasons a request is not authenticated.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AuthError {
     /// The credentials are missing, invalid or logged out (403).
@@ -47,7 +47,7 @@ pub enum AuthError {
     Unavailable(String),
 }
 
-/// Who sent a request.
+/// The user and session that sent a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     /// The user id; 0 is public access.
@@ -233,7 +233,7 @@ fn denied(message: &str) -> AuthError {
     AuthError::Denied(message.to_string())
 }
 
-/// The refresh token of the `refreshId` cookie, without its `bearer%20` prefix.
+/// Extracts the refresh token of the `refreshId` cookie, without its `bearer%20` prefix.
 fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)

@@ -71,7 +71,7 @@ struct Queue {
     error: Option<AutoupdateError>,
 }
 
-/// Where a view puts the messages for one subscriber.
+/// The queue of messages from a view for one subscriber.
 #[derive(Default)]
 pub struct Mailbox {
     queue: Mutex<Queue>,

@@ -22,7 +22,7 @@ use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Why a request cannot be answered.
+/// The reasons a request fails.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AutoupdateError {
     /// A stored value has the wrong shape for how the request follows it.
@@ -129,7 +129,7 @@ impl Autoupdate {
         Ok(encode_message(&changes.values))
     }
 
-    /// Subscribes to a request. The connection's first message holds every value, the
+    /// Subscribes to a request. The connection's first message contains every value, the
     /// following ones what changed.
     pub async fn connect(
         &self,
@@ -205,7 +205,7 @@ impl Autoupdate {
         }
     }
 
-    /// The number of open views and the number of keys they watch together.
+    /// Returns the number of open views and the number of keys they watch together.
     pub fn stats(&self) -> (usize, usize) {
         let views = self.shared.views.lock().len();
         let keys = self
@@ -408,13 +408,13 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// The first message: every requested key that has a value. `None` after the first
-    /// call.
+    /// Takes the first message: every requested key that has a value. Returns `None`
+    /// after the first call.
     pub fn take_first(&mut self) -> Option<Bytes> {
         self.first.take()
     }
 
-    /// Waits for the next change that this connection's request sees.
+    /// Waits for the next change visible to this connection's request.
     pub async fn next(&mut self) -> Result<Bytes, AutoupdateError> {
         match &self.membership.mailbox {
             Some(mailbox) => mailbox.next().await,

@@ -152,6 +152,8 @@ impl ViewState {
             }
         }
         if !affected_modes.is_empty() {
+            // NOTE: this scans every key of the view, so a change that a rule read (a
+            // permission, a motion state) costs work in proportion to the view's size.
             let affected: Vec<Key> = self
                 .keys
                 .keys()

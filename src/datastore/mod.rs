@@ -32,7 +32,7 @@ pub enum DatastoreError {
     Unavailable(String),
 }
 
-/// Where values come from when they are not cached.
+/// The origin of values that are not cached.
 pub trait Source: Send + Sync + 'static {
     /// Returns one value per key, in the order of `keys`.
     fn get(&self, keys: Vec<Key>) -> BoxFuture<'static, Result<Vec<Value>, DatastoreError>>;
@@ -86,7 +86,7 @@ impl Datastore {
         // A key whose fetch by another caller failed, or that a full cache dropped after
         // that fetch, is fetched again. After two rounds the keys still missing are read
         // from the source without the cache, so a cache that is too small for its load
-        // makes reads slower but never fails them.
+        // makes reads slower instead of failing them. Errors of the source still fail.
         let mut values: Vec<Option<Value>> = vec![None; keys.len()];
         for _ in 0..2 {
             let missing: Vec<Key> = keys
@@ -179,7 +179,7 @@ impl Datastore {
         }
     }
     /// Stores new values from the message bus for keys that are cached or being fetched.
-    /// Other keys are left out: whoever reads them later gets them from the source.
+    /// Other keys are left out, because a later read gets them from the source.
     pub fn update(&self, changes: &[(Key, Value)]) {
         let inner = &self.inner;
         let mut slots = inner.slots.lock();
@@ -201,7 +201,7 @@ impl Datastore {
         self.inner.value_bytes.store(0, Ordering::Relaxed);
     }
 
-    /// The number of cached keys.
+    /// Returns the number of cached keys.
     pub fn len(&self) -> usize {
         self.inner.slots.lock().len()
     }
@@ -210,7 +210,7 @@ impl Datastore {
         self.len() == 0
     }
 
-    /// The combined size of all cached values in bytes.
+    /// Returns the combined size of all cached values in bytes.
     pub fn size(&self) -> usize {
         self.inner.value_bytes.load(Ordering::Relaxed)
     }

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::watch;
 
-/// What the handlers share.
+/// The state the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub autoupdate: Autoupdate,
@@ -31,7 +31,7 @@ pub struct AppState {
 /// client are about 15 KB.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The routes of the service.
+/// Builds the routes of the service.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/system/autoupdate", any(public_autoupdate))
@@ -115,7 +115,7 @@ impl Query {
         self.pairs.iter().any(|(key, _)| key == name)
     }
 
-    /// The first value of a parameter, or "" when it is missing.
+    /// Returns the first value of a parameter, or "" when it is missing.
     fn get(&self, name: &str) -> &str {
         self.pairs
             .iter()
@@ -257,7 +257,7 @@ async fn handle_autoupdate(
 }
 
 /// Rejects parameters of features this service does not have yet, so that a client gets
-/// an error instead of an answer in a different format.
+/// an error instead of a response in a different format.
 fn reject_unsupported(query: &Query, headers: &HeaderMap) -> Result<(), ErrorResponse> {
     let multipart = headers
         .get(header::CONTENT_TYPE)
@@ -293,7 +293,7 @@ fn stream_response(body: Body) -> Response {
     response
 }
 
-/// What ends a stream besides an error.
+/// The signals that end a stream besides an error.
 struct Ends {
     shutdown: watch::Receiver<bool>,
     session_end: SessionEnd,
@@ -317,8 +317,8 @@ impl Ends {
     }
 }
 
-/// The messages of a connection as a response body: the first message, then one line
-/// per change. An error ends the body with one error line; shutdown and a logout of the
+/// Turns the messages of a connection into a response body: the first message, then one
+/// line per change. An error ends the body with one error line; shutdown and a logout of the
 /// user's session end it at once.
 fn stream_body(
     mut connection: Connection,

@@ -18,7 +18,7 @@ pub enum RequestError {
 }
 
 impl RequestError {
-    /// The error type of the JSON error shape.
+    /// Returns the error type of the JSON error shape.
     pub fn error_type(&self) -> &'static str {
         match self {
             RequestError::Syntax(_) => "SyntaxError",
@@ -55,7 +55,7 @@ struct Builder {
     canonical_sets: Vec<String>,
 }
 
-/// What kind of JSON value this is, in the words of the Go service's errors.
+/// Names the kind of a JSON value in the words of the Go service's errors.
 fn json_type(value: &Value) -> String {
     match value {
         Value::Null => "null".into(),
@@ -574,7 +574,7 @@ fn list<'a>(value: &'a Value, expected: &'static str) -> Result<&'a [Value], Tar
     }
 }
 
-/// An id to follow, `None` for null and ids of zero or less.
+/// Parses an id to follow; `None` for null and ids of zero or less.
 fn relation_id(value: &Value, expected: &'static str) -> Result<Option<Id>, TargetError> {
     let invalid = || TargetError {
         got: json_type(value),
@@ -591,7 +591,7 @@ fn relation_id(value: &Value, expected: &'static str) -> Result<Option<Id>, Targ
     }
 }
 
-/// A `collection/id` to follow. Like the Go service, this skips unknown collections and
+/// Parses a `collection/id` to follow. Like the Go service, this skips unknown collections and
 /// ids of zero or less, and rejects text that has no integer id.
 fn generic_id(value: &Value, expected: &'static str) -> Result<Option<Fqid>, TargetError> {
     let invalid = || TargetError {

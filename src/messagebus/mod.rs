@@ -46,7 +46,7 @@ impl RedisConfig {
 /// The stream of logouts: entries with a field `sessionId`.
 pub const LOGOUT: &str = "logout";
 
-/// Where reading a stream starts.
+/// The position in a stream where reading starts.
 #[derive(Clone, Copy, Debug)]
 pub enum Start {
     /// After the newest entry at the time of the first connection.
@@ -71,7 +71,7 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate) {
 
 /// Reads a stream and calls `on_entry` for each entry in order. Runs until the task is
 /// dropped; after an error it reconnects with a growing delay and continues after the
-/// last entry it read, so no entry is lost while the stream still holds it.
+/// last entry it read, so no entry is lost while the stream still contains it.
 pub async fn follow(
     config: RedisConfig,
     stream: &'static str,
@@ -166,7 +166,7 @@ async fn read_stream(
     }
 }
 
-/// The id of the stream's newest entry, or `0-0` when the stream is empty or missing.
+/// Returns the id of the stream's newest entry, or `0-0` when the stream is empty or missing.
 async fn newest_id(
     connection: &mut MultiplexedConnection,
     stream: &str,

@@ -76,7 +76,7 @@ async fn restrict(
     Ok(ctx.into_dependencies())
 }
 
-/// The mode that decides whether the objects of `target` are visible through `field`:
+/// Returns the mode that decides whether the objects of `target` are visible through `field`:
 /// the mode of the field in `target` that points back, as in the Go service.
 pub fn target_mode(field: FieldId, target: Collection) -> Option<RestrictionMode> {
     let (_, back) = field
@@ -97,7 +97,7 @@ fn follow_of(field: FieldId) -> Option<Follow> {
     }
 }
 
-/// The objects a relation value points to, each with the mode that decides about it.
+/// Lists the objects a relation value points to, each with the mode that decides about it.
 /// Values of the wrong shape point nowhere here; the keysbuilder reports them.
 fn relation_targets(field: FieldId, raw: &[u8]) -> Vec<(CollectionMode, Id)> {
     let Some(follow) = follow_of(field) else {
@@ -115,9 +115,9 @@ fn relation_targets(field: FieldId, raw: &[u8]) -> Vec<(CollectionMode, Id)> {
         .collect()
 }
 
-/// The relation value without the objects the viewer may not see: `Some(None)` when a
-/// single relation points to a hidden object, `Some(filtered list)` when a list lost
-/// entries, `None` when the value stays as it is.
+/// Removes the objects the viewer may not see from a relation value. Returns
+/// `Some(None)` when a single relation points to a hidden object, `Some(filtered list)`
+/// when a list lost entries, and `None` when the value stays as it is.
 fn filter_relation(ctx: &Context, field: FieldId, raw: &Bytes) -> Option<Value> {
     let follow = follow_of(field)?;
     let visible = |collection: Collection, id: i64| -> bool {
