@@ -25,6 +25,7 @@ fn benchmarks(c: &mut Criterion) {
     let reader = Reader {
         datastore: &datastore,
         restricter: &restricter,
+        projector: None,
     };
 
     c.bench_function("parse motion list request", |b| {
@@ -75,6 +76,7 @@ fn benchmarks(c: &mut Criterion) {
     let restricted = Reader {
         datastore: &datastore,
         restricter: &rules,
+        projector: None,
     };
     let delegate = Viewer {
         user_id: delegate_id(&export),

@@ -16,5 +16,6 @@ pub mod http;
 pub mod keysbuilder;
 pub mod messagebus;
 pub mod models;
+pub mod projector;
 pub mod restrict;
 pub mod service;

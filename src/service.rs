@@ -138,7 +138,7 @@ fn spawn_cache_reset(autoupdate: Autoupdate, interval: Duration) -> JoinHandle<(
         loop {
             ticker.tick().await;
             let keys = autoupdate.datastore().len();
-            autoupdate.datastore().reset();
+            autoupdate.reset_cache();
             tracing::info!(keys, "cache reset");
         }
     })

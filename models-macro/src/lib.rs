@@ -481,6 +481,7 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
     let mut field_defs = Vec::new();
     let mut ranges = Vec::new();
     let mut lookup_arms = Vec::new();
+    let mut id_arms = Vec::new();
     let mut typed_modules = Vec::new();
     let mut next_id: u16 = 0;
 
@@ -536,6 +537,9 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
 
             let id = next_id;
             name_arms.push(quote!(#field_name => ::core::option::Option::Some(FieldId(#id)),));
+            if field_name == "id" {
+                id_arms.push(quote!(Collection::#variant => FieldId(#id),));
+            }
 
             let const_name = ident(&field_name.to_ascii_uppercase());
             let value_type = field.kind.value_type();
@@ -608,6 +612,11 @@ fn emit(path: &str, collections: &[CollectionDef]) -> TokenStream2 {
             /// Looks a field of this collection up by name.
             pub fn field(self, name: &str) -> ::core::option::Option<FieldId> {
                 match self { #(#lookup_arms)* }
+            }
+
+            /// Returns the collection's `id` field, which is set on every existing object.
+            pub const fn id_field(self) -> FieldId {
+                match self { #(#id_arms)* }
             }
         }
 

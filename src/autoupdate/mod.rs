@@ -14,13 +14,15 @@ pub use view::{Changes, Reader, ViewState};
 use crate::datastore::{Datastore, DatastoreError, Value};
 use crate::keysbuilder::{Request, TargetError};
 use crate::models::Key;
+use crate::projector::{self, Projector};
 use crate::restrict::{RestrictError, Restricter, Viewer};
 use bytes::Bytes;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, RwLock};
 use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// The reasons a request fails.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -71,6 +73,7 @@ struct PendingKeys {
 
 struct Shared {
     datastore: Arc<Datastore>,
+    projector: Projector,
     restricter: Arc<dyn Restricter>,
     views: Mutex<HashMap<ViewKey, Arc<View>>>,
     /// The views that contain each key.
@@ -89,20 +92,50 @@ pub struct Autoupdate {
 
 impl Autoupdate {
     pub fn new(datastore: Arc<Datastore>, restricter: Arc<dyn Restricter>) -> Autoupdate {
-        Autoupdate {
-            shared: Arc::new(Shared {
+        Autoupdate::with_slide_wait(datastore, restricter, projector::SLIDE_WAIT)
+    }
+
+    /// Like `new`, with another bound on how long a first answer waits for a projector
+    /// slide.
+    pub fn with_slide_wait(
+        datastore: Arc<Datastore>,
+        restricter: Arc<dyn Restricter>,
+        slide_wait: Duration,
+    ) -> Autoupdate {
+        let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
+            // Contents computed in the background travel like changes from the message bus.
+            let weak = weak.clone();
+            let publish: projector::Publish = Box::new(move |changes| {
+                if let Some(shared) = weak.upgrade() {
+                    Autoupdate { shared }.apply_update(&changes);
+                }
+            });
+            Shared {
+                projector: Projector::with_wait(datastore.clone(), publish, slide_wait),
                 datastore,
                 restricter,
                 views: Mutex::new(HashMap::new()),
                 watchers: RwLock::new(HashMap::new()),
                 next_view_id: AtomicU64::new(1),
                 update_count: AtomicU64::new(0),
-            }),
-        }
+            }
+        });
+        Autoupdate { shared }
     }
 
     pub fn datastore(&self) -> &Arc<Datastore> {
         &self.shared.datastore
+    }
+
+    pub fn projector(&self) -> &Projector {
+        &self.shared.projector
+    }
+
+    /// Empties the datastore cache and computes every projector slide again, for when
+    /// changes may have been missed.
+    pub fn reset_cache(&self) {
+        self.shared.datastore.reset();
+        self.shared.projector.reset();
     }
 
     /// Returns the current values of a request without subscribing to changes.
@@ -125,8 +158,16 @@ impl Autoupdate {
 
         let mut state = ViewState::new(request, viewer);
         let reader = self.reader();
-        let changes = state.resolve(&reader, &mut |_| {}).await?;
-        Ok(encode_message(&changes.values))
+        let result = state.resolve(&reader, &mut |_| {}).await;
+        // Slide contents computed for this answer alone are not kept.
+        let watchers = self.shared.watchers.read();
+        for key in state.watched_keys() {
+            if projector::is_content(key) && !watchers.contains_key(&key) {
+                self.shared.projector.forget(key.id());
+            }
+        }
+        drop(watchers);
+        Ok(encode_message(&result?.values))
     }
 
     /// Subscribes to a request. The connection's first message contains every value, the
@@ -185,6 +226,7 @@ impl Autoupdate {
     pub fn apply_update(&self, changes: &[(Key, Value)]) {
         self.shared.datastore.update(changes);
         self.shared.update_count.fetch_add(1, Ordering::SeqCst);
+        self.shared.projector.invalidate(changes);
 
         let mut affected: HashMap<u64, (Arc<View>, Vec<Key>)> = HashMap::new();
         {
@@ -222,6 +264,7 @@ impl Autoupdate {
         Reader {
             datastore: &self.shared.datastore,
             restricter: self.shared.restricter.as_ref(),
+            projector: Some(&self.shared.projector),
         }
     }
 
@@ -382,6 +425,9 @@ impl Shared {
                 views.retain(|v| v.id != view.id);
                 if views.is_empty() {
                     watchers.remove(key);
+                    if projector::is_content(*key) {
+                        self.projector.forget(key.id());
+                    }
                 }
             }
         }

@@ -11,6 +11,7 @@ use super::AutoupdateError;
 use crate::datastore::{Datastore, Value};
 use crate::keysbuilder::{FieldSetId, Request};
 use crate::models::{Fqid, Key};
+use crate::projector::{self, Projector};
 use crate::restrict::{CollectionMode, Dependencies, Restricter, RuleRestricter, Viewer};
 use hashbrown::{HashMap, HashSet};
 use smallvec::SmallVec;
@@ -89,6 +90,8 @@ impl Txn {
 pub struct Reader<'a> {
     pub datastore: &'a Datastore,
     pub restricter: &'a dyn Restricter,
+    /// Computes `projection/content`; without it that field has no value.
+    pub projector: Option<&'a Projector>,
 }
 
 impl Reader<'_> {
@@ -97,8 +100,24 @@ impl Reader<'_> {
         viewer: Viewer,
         keys: &[Key],
     ) -> Result<(Vec<(Key, Value)>, Dependencies), AutoupdateError> {
-        let values = self.datastore.get(keys).await?;
-        let mut pairs: Vec<(Key, Value)> = keys.iter().copied().zip(values).collect();
+        let mut pairs: Vec<(Key, Value)> = match self.projector {
+            Some(projector) if keys.iter().any(|key| projector::is_content(*key)) => {
+                let (contents, stored): (Vec<Key>, Vec<Key>) =
+                    keys.iter().partition(|key| projector::is_content(**key));
+                let values = self.datastore.get(&stored).await?;
+                let ids: Vec<_> = contents.iter().map(|key| key.id()).collect();
+                let computed = projector.get(&ids).await;
+                stored
+                    .into_iter()
+                    .zip(values)
+                    .chain(contents.into_iter().zip(computed))
+                    .collect()
+            }
+            _ => {
+                let values = self.datastore.get(keys).await?;
+                keys.iter().copied().zip(values).collect()
+            }
+        };
         let dependencies = self.restricter.restrict(viewer, &mut pairs).await?;
         Ok((pairs, dependencies))
     }
