@@ -142,6 +142,9 @@ pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
 }
 
 /// Runs the demo on 127.0.0.1 and the port of AUTOUPDATE_PORT.
+/// The demo's streams get an empty message after this long without one.
+const DEMO_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(300);
+
 pub async fn demo() -> anyhow::Result<()> {
     let port: u16 = std::env::var("AUTOUPDATE_PORT")
         .ok()
@@ -170,6 +173,7 @@ pub async fn demo() -> anyhow::Result<()> {
         listener,
         autoupdate,
         crate::auth::Auth::development(),
+        DEMO_HEARTBEAT,
         crate::service::shutdown_signal(),
     )
     .await?;

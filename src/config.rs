@@ -96,6 +96,11 @@ pub const VARIABLES: &[Variable] = &[
         help: "File with the key that signs refresh tokens (the `refreshId` cookie). With OPENSLIDES_DEVELOPMENT and no file, the development key `auth-dev-cookie-key` is used.",
     },
     Variable {
+        name: "OPENSLIDES_HEARTBEAT_INTERVAL",
+        default: "5m",
+        help: "How long a stream may stay silent before the service sends an empty message (`{}`), so that proxies keep it open; 0 turns it off.",
+    },
+    Variable {
         name: "CACHE_MAX_KEYS",
         default: "5000000",
         help: "The maximum number of datastore keys in the cache; it is emptied before it would contain more.",
@@ -137,6 +142,8 @@ pub struct Config {
     pub auth: AuthSettings,
     pub cache_reset: Duration,
     pub cache_max_keys: usize,
+    /// How long a stream may stay silent; zero turns the empty messages off.
+    pub heartbeat: Duration,
 }
 
 impl Config {
@@ -166,6 +173,7 @@ impl Config {
                 .text("CACHE_MAX_KEYS")
                 .parse()
                 .map_err(|_| reader.invalid("CACHE_MAX_KEYS", "expected a number of keys"))?,
+            heartbeat: reader.duration("OPENSLIDES_HEARTBEAT_INTERVAL")?,
         })
     }
 }

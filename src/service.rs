@@ -51,7 +51,7 @@ pub async fn run(
         background.extend(spawn_logout_reader(config.redis.clone(), &auth));
     }
 
-    let result = serve(listener, autoupdate, auth, shutdown).await;
+    let result = serve(listener, autoupdate, auth, config.heartbeat, shutdown).await;
     for task in background {
         task.abort();
     }
@@ -63,6 +63,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     autoupdate: Autoupdate,
     auth: Auth,
+    heartbeat: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -70,6 +71,7 @@ pub async fn serve(
         autoupdate,
         auth,
         shutdown: stop_rx.clone(),
+        heartbeat,
     };
     if let Ok(address) = listener.local_addr() {
         tracing::info!(%address, "listening");

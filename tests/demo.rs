@@ -16,6 +16,7 @@ async fn demo_stream_updates_by_itself() {
         listener,
         autoupdate,
         openslides_autoupdate::auth::Auth::development(),
+        std::time::Duration::ZERO,
         std::future::pending(),
     ));
 

@@ -3,6 +3,7 @@
 mod support;
 
 use serde_json::json;
+use std::time::Duration;
 use support::{post, send, TestDb, TestService};
 
 async fn service() -> TestService {
@@ -97,17 +98,210 @@ async fn internal_route_needs_integer_user_id() {
 }
 
 #[tokio::test]
-async fn unsupported_parameters_are_rejected() {
+async fn history_position_is_rejected() {
     let service = service().await;
-    for parameter in ["position=3", "compress=1", "longpolling=1"] {
-        let url = format!(
-            "{}/system/autoupdate?k=organization/1/name&{parameter}",
+    let url = format!(
+        "{}/system/autoupdate?k=organization/1/name&position=3",
+        service.url
+    );
+    let answer = send(reqwest::Method::GET, &url, None).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.json()["error"]["type"], json!("invalid_request"));
+}
+
+/// Decodes a line of unpadded base64 that holds one zstd frame.
+fn decompress(line: &[u8]) -> serde_json::Value {
+    use base64::Engine;
+    let line = line.strip_suffix(b"\n").expect("a line");
+    let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(line)
+        .expect("unpadded base64");
+    serde_json::from_slice(&zstd::decode_all(&raw[..]).expect("one zstd frame")).expect("JSON")
+}
+
+#[tokio::test]
+async fn compressed_stream_sends_compressed_lines() {
+    let service = service().await;
+    let mut stream = support::Stream::open(
+        &format!(
+            "{}/system/autoupdate?k=organization/1/name&compress",
             service.url
-        );
-        let answer = send(reqwest::Method::GET, &url, None).await;
-        assert_eq!(answer.status, 400, "{parameter}");
-        assert_eq!(answer.json()["error"]["type"], json!("invalid_request"));
+        ),
+        None,
+    )
+    .await;
+    let first = stream.next_line(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(decompress(&first), json!({"organization/1/name": "Org"}));
+
+    service.change(&json!({"organization/1/name": "New"})).await;
+    let next = stream.next_line(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(decompress(&next), json!({"organization/1/name": "New"}));
+}
+
+#[tokio::test]
+async fn skip_first_sends_only_changes() {
+    let service = service().await;
+    let mut stream = support::Stream::open(
+        &format!(
+            "{}/system/autoupdate?k=organization/1/name&skip_first=1",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(stream.status, 200);
+    stream.expect_quiet(Duration::from_millis(300)).await;
+    service.change(&json!({"organization/1/name": "New"})).await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"organization/1/name": "New"})
+    );
+}
+
+#[tokio::test]
+async fn idle_stream_gets_heartbeats() {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org"}}))
+        .await;
+    let service = TestService::start_with_env(
+        db,
+        &[
+            ("AUTH_FAKE", "true".to_string()),
+            ("OPENSLIDES_HEARTBEAT_INTERVAL", "200ms".to_string()),
+        ],
+    )
+    .await;
+    let mut stream = support::Stream::open(
+        &format!("{}/system/autoupdate?k=organization/1/name", service.url),
+        None,
+    )
+    .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"organization/1/name": "Org"})
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(stream.next_json().await, json!({}));
+    assert_eq!(stream.next_json().await, json!({}));
+    assert!(started.elapsed() >= Duration::from_millis(350));
+
+    // A change still arrives between heartbeats.
+    service.change(&json!({"organization/1/name": "New"})).await;
+    loop {
+        let message = stream.next_json().await;
+        if message != json!({}) {
+            assert_eq!(message, json!({"organization/1/name": "New"}));
+            break;
+        }
     }
+}
+
+#[tokio::test]
+async fn stream_without_heartbeat_interval_stays_quiet() {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org"}}))
+        .await;
+    let service = TestService::start_with_env(
+        db,
+        &[
+            ("AUTH_FAKE", "true".to_string()),
+            ("OPENSLIDES_HEARTBEAT_INTERVAL", "0".to_string()),
+        ],
+    )
+    .await;
+    let mut stream = support::Stream::open(
+        &format!("{}/system/autoupdate?k=organization/1/name", service.url),
+        None,
+    )
+    .await;
+    stream.next_json().await;
+    stream.expect_quiet(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn long_polling_twice_in_a_row_sends_changes_only() {
+    let service = service().await;
+    let url = format!("{}/system/autoupdate?longpolling=1", service.url);
+    let request = json!([{"collection": "organization", "ids": [1], "fields": {"name": null, "description": null}}]);
+    let first = support::client()
+        .post(&url)
+        .body(request.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (data, hash) = multipart_parts(first).await;
+    assert_eq!(data, json!({"organization/1/name": "Org"}));
+
+    // The same state again: nothing changed, so the poll waits for the next change.
+    let boundary = "testboundary42";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n{request}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"hash\"\r\n\r\n{hash}\r\n--{boundary}--\r\n"
+    );
+    let poll = support::client()
+        .post(format!("{}/system/autoupdate", service.url))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send();
+    let poll = tokio::spawn(poll);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!poll.is_finished());
+    service
+        .change(&json!({"organization/1/description": "Now with text"}))
+        .await;
+    let response = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("answer after the change")
+        .unwrap()
+        .unwrap();
+    let (data, second_hash) = multipart_parts(response).await;
+    assert_eq!(data, json!({"organization/1/description": "Now with text"}));
+    assert_ne!(second_hash, hash);
+}
+
+#[tokio::test]
+async fn malformed_multipart_is_a_client_error() {
+    let service = service().await;
+    let answer = support::client()
+        .post(format!("{}/system/autoupdate", service.url))
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n[]\r\n--x--\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: serde_json::Value = serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["type"], "invalid_request");
+}
+
+/// Reads the `data` and `hash` parts of a long polling answer.
+async fn multipart_parts(response: reqwest::Response) -> (serde_json::Value, String) {
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let boundary = content_type
+        .strip_prefix("multipart/form-data; boundary=")
+        .expect("a multipart answer")
+        .to_string();
+    let text = String::from_utf8(response.bytes().await.unwrap().to_vec()).unwrap();
+    let parts: Vec<&str> = text
+        .split(&format!("--{boundary}"))
+        .filter(|part| part.contains("name="))
+        .collect();
+    assert_eq!(parts.len(), 2, "{text}");
+    let content = |part: &str| {
+        let (_, content) = part.split_once("\r\n\r\n").unwrap();
+        content.strip_suffix("\r\n").unwrap().to_string()
+    };
+    assert!(parts[0].contains("name=\"data\""));
+    assert!(parts[1].contains("name=\"hash\""));
+    let data = serde_json::from_str(&content(parts[0])).unwrap();
+    (data, content(parts[1]))
 }
 
 #[tokio::test]

@@ -27,6 +27,11 @@ impl Delta {
         Delta { values, json }
     }
 
+    /// The changed keys with their new values, sorted by key.
+    pub fn values(&self) -> &[(Key, Value)] {
+        &self.values
+    }
+
     /// Merges deltas in order; a later value of a key replaces an earlier one.
     fn merge<'a>(deltas: impl IntoIterator<Item = &'a Delta>) -> Delta {
         let mut merged = BTreeMap::new();
@@ -100,16 +105,21 @@ impl Mailbox {
 
     /// Waits for the next message: every pending change, merged into one line.
     pub async fn next(&self) -> Result<Bytes, AutoupdateError> {
+        Ok(self.next_delta().await?.json.clone())
+    }
+
+    /// Waits for the next change: every pending delta, merged into one.
+    pub async fn next_delta(&self) -> Result<Arc<Delta>, AutoupdateError> {
         loop {
             {
                 let mut queue = self.queue.lock();
                 match queue.deltas.len() {
                     0 => {}
-                    1 => return Ok(queue.deltas.remove(0).json.clone()),
+                    1 => return Ok(queue.deltas.remove(0)),
                     _ => {
                         let merged = Delta::merge(queue.deltas.iter().map(Arc::as_ref));
                         queue.deltas.clear();
-                        return Ok(merged.json);
+                        return Ok(Arc::new(merged));
                     }
                 }
                 if let Some(error) = &queue.error {

@@ -177,6 +177,25 @@ impl Autoupdate {
         viewer: Viewer,
         request: Arc<Request>,
     ) -> Result<Connection, AutoupdateError> {
+        self.subscribe(viewer, request, false).await
+    }
+
+    /// Like `connect`, and the connection also holds every key of the request with its
+    /// current value or `None` (see `Connection::take_entries`).
+    pub async fn connect_with_entries(
+        &self,
+        viewer: Viewer,
+        request: Arc<Request>,
+    ) -> Result<Connection, AutoupdateError> {
+        self.subscribe(viewer, request, true).await
+    }
+
+    async fn subscribe(
+        &self,
+        viewer: Viewer,
+        request: Arc<Request>,
+        with_entries: bool,
+    ) -> Result<Connection, AutoupdateError> {
         let membership = self.join(viewer, request.clone());
         let view = membership.view.clone();
         let mailbox = Arc::new(Mailbox::default());
@@ -210,6 +229,7 @@ impl Autoupdate {
                 snapshot
             }
         };
+        let entries = with_entries.then(|| body.state.entries());
         view.subscribers.lock().push(mailbox.clone());
         drop(body);
 
@@ -217,6 +237,7 @@ impl Autoupdate {
         membership.mailbox = Some(mailbox);
         Ok(Connection {
             first: Some(first),
+            entries,
             membership,
         })
     }
@@ -450,6 +471,7 @@ impl Drop for Membership {
 /// A subscription to a request. Dropping it ends the subscription.
 pub struct Connection {
     first: Option<Bytes>,
+    entries: Option<Vec<(Key, Value)>>,
     membership: Membership,
 }
 
@@ -460,10 +482,24 @@ impl Connection {
         self.first.take()
     }
 
+    /// Takes every key of the request with its value at connection time, when the
+    /// connection was made with `connect_with_entries`.
+    pub fn take_entries(&mut self) -> Option<Vec<(Key, Value)>> {
+        self.entries.take()
+    }
+
     /// Waits for the next change visible to this connection's request.
     pub async fn next(&mut self) -> Result<Bytes, AutoupdateError> {
         match &self.membership.mailbox {
             Some(mailbox) => mailbox.next().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Waits for the next change, as keys with their new values (`None`: gone).
+    pub async fn next_values(&mut self) -> Result<Arc<Delta>, AutoupdateError> {
+        match &self.membership.mailbox {
+            Some(mailbox) => mailbox.next_delta().await,
             None => std::future::pending().await,
         }
     }

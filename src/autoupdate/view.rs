@@ -199,6 +199,17 @@ impl ViewState {
         values
     }
 
+    /// Returns every key of the request, with its value or `None`, sorted by key.
+    pub fn entries(&self) -> Vec<(Key, Value)> {
+        let mut entries: Vec<(Key, Value)> = self
+            .keys
+            .iter()
+            .map(|(key, state)| (*key, state.value.clone()))
+            .collect();
+        entries.sort_unstable_by_key(|(key, _)| *key);
+        entries
+    }
+
     /// Lists every key the view watches: its own keys and the keys its restriction read.
     pub fn watched_keys(&self) -> impl Iterator<Item = Key> + '_ {
         self.keys.keys().copied().chain(

@@ -1,8 +1,10 @@
 //! The HTTP API: routing, the autoupdate handlers and health.
 
 mod error;
+mod transport;
 
 pub use error::ErrorResponse;
+pub use transport::{Format, HashState};
 
 use crate::auth::{Auth, AuthError, Authenticated, AUTH_HEADER};
 use crate::autoupdate::{Autoupdate, Connection};
@@ -16,6 +18,7 @@ use axum::routing::any;
 use axum::Router;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// The state the handlers share.
@@ -25,6 +28,8 @@ pub struct AppState {
     pub auth: Auth,
     /// Turns true when the service shuts down; open streams end then.
     pub shutdown: watch::Receiver<bool>,
+    /// How long a stream may stay silent before it gets an empty message; zero never.
+    pub heartbeat: Duration,
 }
 
 /// The largest request body read, in bytes. The largest requests of the OpenSlides
@@ -240,43 +245,105 @@ async fn handle_autoupdate(
             "Invalid request: only GET or POST requests are supported",
         ));
     }
-    reject_unsupported(&query, headers)?;
+    if query.has("position") {
+        return Err(ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request: position is not supported by this version of the service",
+        ));
+    }
+    let format = Format {
+        compress: query.has("compress"),
+    };
+
+    // A multipart body is a long polling request with the state of the previous poll.
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let (body, hash) = if content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/")
+    {
+        let (request, hash) = transport::split_multipart(content_type, body)
+            .await
+            .map_err(|error| {
+                ErrorResponse::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("Invalid request: {error}"),
+                )
+            })?;
+        (request, Some(hash))
+    } else {
+        (body, None)
+    };
+    let long_polling = hash.is_some() || query.has("longpolling");
 
     let request = Arc::new(Request::parse(&body, query.get("k"))?);
     if query.has("single") {
         let message = state.autoupdate.single(viewer, request).await?;
-        return Ok(stream_response(Body::from(message)));
+        return Ok(stream_response(Body::from(format.encode(message))));
     }
 
-    let connection = state.autoupdate.connect(viewer, request).await?;
+    if long_polling {
+        return long_poll(state, viewer, request, hash.as_deref(), format).await;
+    }
+
+    let mut connection = state.autoupdate.connect(viewer, request).await?;
+    if query.has("skip_first") {
+        connection.take_first();
+    }
+    let stream = StreamOptions {
+        format,
+        heartbeat: state.heartbeat,
+    };
     Ok(stream_response(stream_body(
         connection,
-        state.shutdown,
-        session_end,
+        stream,
+        Ends {
+            shutdown: state.shutdown,
+            session_end,
+        },
     )))
 }
 
-/// Rejects parameters of features this service does not have yet, so that a client gets
-/// an error instead of a response in a different format.
-fn reject_unsupported(query: &Query, headers: &HeaderMap) -> Result<(), ErrorResponse> {
-    let multipart = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.to_ascii_lowercase().starts_with("multipart/"));
-    for (name, present) in [
-        ("position", query.has("position")),
-        ("compress", query.has("compress")),
-        ("longpolling", query.has("longpolling") || multipart),
-    ] {
-        if present {
-            return Err(ErrorResponse::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!("Invalid request: {name} is not supported by this version of the service"),
-            ));
+/// Answers a long polling request once: with every value the hash state says the client
+/// lacks, or, when it lacks none, with the next change. The response is multipart with
+/// the message in part `data` and the new state in part `hash`.
+async fn long_poll(
+    state: AppState,
+    viewer: Viewer,
+    request: Arc<Request>,
+    hash: Option<&str>,
+    format: Format,
+) -> Result<Response, ErrorResponse> {
+    // The Go service answers an unreadable state as an internal error.
+    let mut hashes =
+        HashState::decode(hash.unwrap_or("")).map_err(|e| ErrorResponse::internal(&e))?;
+    let mut connection = state
+        .autoupdate
+        .connect_with_entries(viewer, request)
+        .await?;
+    let entries = connection.take_entries().unwrap_or_default();
+    let mut message = hashes.filter_all(&entries);
+    let mut shutdown = state.shutdown;
+    while message.is_empty() {
+        tokio::select! {
+            delta = connection.next_values() => message = hashes.filter_changes(delta?.values()),
+            _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
-    Ok(())
+
+    let data = format.encode(crate::autoupdate::encode_message(&message));
+    let hash = hashes.encode();
+    let body = transport::multipart_body(&[("data", &data), ("hash", hash.as_bytes())]);
+    let mut response = stream_response(Body::from(body.body));
+    if let Ok(value) = HeaderValue::from_str(&body.content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    Ok(response)
 }
 
 fn stream_response(body: Body) -> Response {
@@ -317,35 +384,43 @@ impl Ends {
     }
 }
 
+/// How a stream writes its messages.
+#[derive(Clone, Copy)]
+struct StreamOptions {
+    format: Format,
+    heartbeat: Duration,
+}
+
 /// Turns the messages of a connection into a response body: the first message, then one
-/// line per change. An error ends the body with one error line; shutdown and a logout of the
-/// user's session end it at once.
-fn stream_body(
-    mut connection: Connection,
-    shutdown: watch::Receiver<bool>,
-    session_end: SessionEnd,
-) -> Body {
+/// line per change, and an empty message after each `heartbeat` without one. An error
+/// ends the body with one error line; shutdown and a logout of the user's session end it
+/// at once.
+fn stream_body(mut connection: Connection, options: StreamOptions, ends: Ends) -> Body {
     let first = connection.take_first();
-    let ends = Ends {
-        shutdown,
-        session_end,
-    };
     let stream = futures::stream::unfold(
         (Some(connection), first, ends),
-        |(connection, first, mut ends)| async move {
+        move |(connection, first, mut ends)| async move {
+            let format = options.format;
             if let Some(first) = first {
                 return Some((
-                    Ok::<_, std::convert::Infallible>(first),
+                    Ok::<_, std::convert::Infallible>(format.encode(first)),
                     (connection, None, ends),
                 ));
             }
             let mut connection = connection?;
+            let heartbeat = async {
+                if options.heartbeat.is_zero() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(options.heartbeat).await;
+            };
             let result = tokio::select! {
                 result = connection.next() => Some(result),
+                () = heartbeat => Some(Ok(Bytes::from_static(b"{}\n"))),
                 () = ends.wait() => None,
             };
             match result? {
-                Ok(message) => Some((Ok(message), (Some(connection), None, ends))),
+                Ok(message) => Some((Ok(format.encode(message)), (Some(connection), None, ends))),
                 Err(error) => {
                     let line = ErrorResponse::from(error).body();
                     Some((Ok(line), (None, None, ends)))

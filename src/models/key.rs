@@ -66,6 +66,12 @@ impl Key {
         self.0
     }
 
+    /// Reads the packed form back; `None` when it names no field or a zero id.
+    pub fn from_u64(packed: u64) -> Option<Key> {
+        let field = usize::try_from(packed >> 48).ok()?;
+        (field < super::FIELD_DEFS.len() && packed & MAX_ID != 0).then_some(Key(packed))
+    }
+
     /// Parses `collection/id/field`, checking collection and field against models.yml.
     pub fn parse(text: &str) -> Result<Key, KeyParseError> {
         let mut parts = text.split('/');
