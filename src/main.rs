@@ -32,6 +32,8 @@ enum Command {
     Demo,
     /// Print a signed access token and refresh cookie for trying the service.
     Token(cli::TokenArgs),
+    /// Print the environment variables as Markdown, the content of environment.md.
+    Environment,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,10 @@ fn main() -> ExitCode {
             Command::Generate(args) => cli::generate(&args),
             Command::Demo => cli::demo().await,
             Command::Token(args) => cli::token(&args),
+            Command::Environment => {
+                print!("{}", openslides_autoupdate::config::environment_markdown());
+                Ok(())
+            }
         }
     });
     match result {
