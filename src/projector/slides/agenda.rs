@@ -393,22 +393,29 @@ mod tests {
     #[tokio::test]
     async fn title_information_of_other_collections() {
         let data = json!({
-            "meeting/1": {"agenda_item_ids": [1, 2]},
+            "meeting/1": {"agenda_item_ids": [1]},
             "agenda_item/1": {"item_number": "A", "content_object_id": "user/7", "weight": 1},
-            "agenda_item/2": {"item_number": "B", "content_object_id": "meeting_mediafile/3", "weight": 2},
             "user/7": {"first_name": "Jonny", "meeting_user_ids": [10]},
             "meeting_user/10": {"meeting_id": 1, "structure_level_ids": [1]},
             "structure_level/1": {"name": "Level A"},
-            "meeting_mediafile/3": {"mediafile_id": 4},
-            "mediafile/4": {"title": "minutes.pdf"},
         });
         assert_eq!(
             render(&data, &agenda(Json::Null)).await.unwrap(),
             json!({"items": [
                 listed(0, json!({"collection": "user", "content_object_id": "user/7", "username": "Jonny (Level A)"})),
-                listed(0, json!({"collection": "mediafile", "content_object_id": "mediafile/4", "title": "minutes.pdf"})),
             ]})
         );
+    }
+
+    #[tokio::test]
+    async fn listed_mediafile_fails_like_the_reference() {
+        let data = json!({
+            "meeting/1": {"agenda_item_ids": [2]},
+            "agenda_item/2": {"item_number": "B", "content_object_id": "meeting_mediafile/3", "weight": 2},
+            "meeting_mediafile/3": {"mediafile_id": 4},
+            "mediafile/4": {"title": "minutes.pdf"},
+        });
+        assert!(render(&data, &agenda(Json::Null)).await.is_err());
     }
 
     #[tokio::test]
