@@ -174,6 +174,7 @@ pub async fn demo() -> anyhow::Result<()> {
         autoupdate,
         crate::auth::Auth::development(),
         DEMO_HEARTBEAT,
+        None,
         crate::service::shutdown_signal(),
     )
     .await?;

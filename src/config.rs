@@ -96,6 +96,16 @@ pub const VARIABLES: &[Variable] = &[
         help: "File with the key that signs refresh tokens (the `refreshId` cookie). With OPENSLIDES_DEVELOPMENT and no file, the development key `auth-dev-cookie-key` is used.",
     },
     Variable {
+        name: "CERT_FILE",
+        default: "",
+        help: "PEM file with the TLS certificate chain. With KEY_FILE the service serves HTTPS with HTTP/2; without both it serves plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge).",
+    },
+    Variable {
+        name: "KEY_FILE",
+        default: "",
+        help: "PEM file with the private key of CERT_FILE.",
+    },
+    Variable {
         name: "OPENSLIDES_HEARTBEAT_INTERVAL",
         default: "5m",
         help: "How long a stream may stay silent before the service sends an empty message (`{}`), so that proxies keep it open; 0 turns it off.",
@@ -172,6 +182,9 @@ pub struct Config {
     pub cache_max_keys: usize,
     /// How long a stream may stay silent; zero turns the empty messages off.
     pub heartbeat: Duration,
+    /// PEM certificate chain and key for HTTPS; both or neither are set.
+    pub cert_file: Option<String>,
+    pub key_file: Option<String>,
 }
 
 impl Config {
@@ -202,6 +215,13 @@ impl Config {
                 .parse()
                 .map_err(|_| reader.invalid("CACHE_MAX_KEYS", "expected a number of keys"))?,
             heartbeat: reader.duration("OPENSLIDES_HEARTBEAT_INTERVAL")?,
+            cert_file: reader.optional("CERT_FILE"),
+            key_file: reader.optional("KEY_FILE"),
+        })
+        .and_then(|config| match (&config.cert_file, &config.key_file) {
+            (Some(_), None) => Err(reader.invalid("KEY_FILE", "CERT_FILE is set, so KEY_FILE is needed too")),
+            (None, Some(_)) => Err(reader.invalid("CERT_FILE", "KEY_FILE is set, so CERT_FILE is needed too")),
+            _ => Ok(config),
         })
     }
 }
@@ -328,6 +348,11 @@ impl Reader<'_> {
     }
 
     /// Reads a duration of at least one second, or zero to turn the feature off.
+    /// Returns the value of a variable whose default is empty, `None` when empty.
+    fn optional(&self, name: &str) -> Option<String> {
+        Some(self.text(name)).filter(|value| !value.trim().is_empty())
+    }
+
     fn interval(&self, name: &str) -> Result<Duration, ConfigError> {
         let duration = self.duration(name)?;
         if !duration.is_zero() && duration < Duration::from_secs(1) {

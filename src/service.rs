@@ -24,6 +24,8 @@ pub enum ServiceError {
     Datastore(#[from] crate::datastore::DatastoreError),
     #[error("HTTP server: {0}")]
     Http(#[from] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] http::TlsError),
 }
 
 /// Runs the service on `listener` until `shutdown` completes, then ends open streams and
@@ -33,6 +35,10 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
+    let tls = match (&config.cert_file, &config.key_file) {
+        (Some(certificate), Some(key)) => Some(http::server_config(certificate, key)?),
+        _ => None,
+    };
     let source = PostgresSource::new(&config.postgres)?;
     let datastore = Arc::new(Datastore::with_max_keys(
         Arc::new(source),
@@ -51,7 +57,7 @@ pub async fn run(
         background.extend(spawn_logout_reader(config.redis.clone(), &auth));
     }
 
-    let result = serve(listener, autoupdate, auth, config.heartbeat, shutdown).await;
+    let result = serve(listener, autoupdate, auth, config.heartbeat, tls, shutdown).await;
     for task in background {
         task.abort();
     }
@@ -64,6 +70,7 @@ pub async fn serve(
     autoupdate: Autoupdate,
     auth: Auth,
     heartbeat: Duration,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -74,7 +81,8 @@ pub async fn serve(
         heartbeat,
     };
     if let Ok(address) = listener.local_addr() {
-        tracing::info!(%address, "listening");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(%address, scheme, "listening");
     }
 
     let stop = async move {
@@ -82,7 +90,7 @@ pub async fn serve(
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     };
-    let server = http::serve(listener, state, stop);
+    let server = http::serve(listener, state, tls, stop);
     tokio::pin!(server);
 
     let mut stopped = stop_rx;

@@ -17,6 +17,7 @@ async fn demo_stream_updates_by_itself() {
         autoupdate,
         openslides_autoupdate::auth::Auth::development(),
         std::time::Duration::ZERO,
+        None,
         std::future::pending(),
     ));
 
