@@ -219,8 +219,12 @@ impl Config {
             key_file: reader.optional("KEY_FILE"),
         })
         .and_then(|config| match (&config.cert_file, &config.key_file) {
-            (Some(_), None) => Err(reader.invalid("KEY_FILE", "CERT_FILE is set, so KEY_FILE is needed too")),
-            (None, Some(_)) => Err(reader.invalid("CERT_FILE", "KEY_FILE is set, so CERT_FILE is needed too")),
+            (Some(_), None) => {
+                Err(reader.invalid("KEY_FILE", "CERT_FILE is set, so KEY_FILE is needed too"))
+            }
+            (None, Some(_)) => {
+                Err(reader.invalid("CERT_FILE", "KEY_FILE is set, so CERT_FILE is needed too"))
+            }
             _ => Ok(config),
         })
     }
@@ -573,7 +577,11 @@ mod readme_tests {
     fn readme_documents_every_variable() {
         let readme = include_str!("../README.md");
         for variable in VARIABLES {
-            let row = format!("| `{}` | `{}` |", variable.name, variable.default);
+            let row = if variable.default.is_empty() {
+                format!("| `{}` | |", variable.name)
+            } else {
+                format!("| `{}` | `{}` |", variable.name, variable.default)
+            };
             assert!(
                 readme.contains(&row),
                 "README lacks the row for {}: {row}",

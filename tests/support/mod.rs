@@ -48,9 +48,9 @@ pub fn example_data() -> Option<Value> {
 /// A database of its own, dropped at the end of the test.
 pub struct TestDb {
     pub name: String,
-    host: String,
-    port: u16,
-    user: String,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
 }
 
 impl TestDb {
