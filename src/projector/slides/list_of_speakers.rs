@@ -5,7 +5,7 @@
 use super::super::{Fetch, Object, Projection, SlideError};
 use crate::models::collections::{
     ListOfSpeakers, Meeting, MeetingUser, Projection as ProjectionModel, Projector, Speaker,
-    StructureLevel, User,
+    StructureLevel, StructureLevelListOfSpeakers, User,
 };
 use crate::models::{Collection, Field, FieldId, FieldValue, Fqid, Id, Key};
 use serde_json::{json, Map, Value as Json};
@@ -37,15 +37,51 @@ pub async fn current_los(fetch: &mut Fetch<'_>, p7on: &Projection) -> Result<Jso
     }
 }
 
-/// Renders the `current_speaker_chyron` slide.
+/// Renders the chyron: the colors of the projector, the name and structure level of the
+/// current speaker, and the title information of the current list's object.
 pub async fn current_speaker_chyron(
     fetch: &mut Fetch<'_>,
     p7on: &Projection,
 ) -> Result<Json, SlideError> {
-    let _ = (fetch, p7on);
-    Err(SlideError::invalid(
-        "slide current_speaker_chyron is not ported yet",
-    ))
+    let current = find_current_list(fetch, p7on).await?;
+    let meeting_id = p7on.content_object_id.id;
+
+    // The projection shows the colors of its own projector. The reference projector is
+    // the fallback for a projection that is on none.
+    let projector_id = match p7on.current_projector_id {
+        0 => current.reference_projector_id,
+        id => id,
+    };
+    let projector = fetch
+        .object(
+            Fqid::new(Collection::Projector, projector_id),
+            &[
+                Projector::CHYRON_BACKGROUND_COLOR.id(),
+                Projector::CHYRON_FONT_COLOR.id(),
+            ],
+        )
+        .await?;
+
+    let mut name = String::new();
+    let mut level = String::new();
+    let mut title_information = None;
+    if let Some(los_id) = current.list_of_speakers_id {
+        let list = read_list(fetch, los_id).await?;
+        (name, level) = current_speaker_name(fetch, &list, meeting_id).await?;
+        let content_object = list.content_object()?;
+        title_information = super::title_information(fetch, content_object, "", meeting_id).await?;
+    }
+
+    let mut content = json!({
+        "background_color": projector.get_or_default(Projector::CHYRON_BACKGROUND_COLOR)?,
+        "font_color": projector.get_or_default(Projector::CHYRON_FONT_COLOR)?,
+        "current_speaker_name": name,
+        "current_speaker_level": level,
+    });
+    if let Some(info) = title_information {
+        content["title_information"] = info;
+    }
+    Ok(content)
 }
 
 /// Renders the `current_structure_level_list` slide.
@@ -117,9 +153,10 @@ fn required(collection: Collection, id: Option<Id>) -> Result<Id, SlideError> {
     id.ok_or(SlideError::DoesNotExist(Fqid::new(collection, 0)))
 }
 
-/// The list of speakers that the current slides show.
+/// The list of speakers that the current slides show, and the projector it was found on.
 struct CurrentList {
     list_of_speakers_id: Option<Id>,
+    reference_projector_id: Id,
 }
 
 /// Finds the current list of speakers of the projected meeting: the list of the first
@@ -145,6 +182,7 @@ async fn find_current_list(
 
     let mut current = CurrentList {
         list_of_speakers_id: None,
+        reference_projector_id: projector_id,
     };
     for projection_id in projection_ids {
         let content_object = fetch
@@ -479,6 +517,110 @@ fn short_name(title: &str, first_name: &str, last_name: &str, username: &str) ->
     } else {
         format!("{title} {}", names.join(" "))
     }
+}
+
+/// Returns whether a speech is running: it has begun, is not paused and has not ended.
+fn is_speaking(begin_time: i64, pause_time: i64, end_time: i64) -> bool {
+    begin_time != 0 && pause_time == 0 && end_time == 0
+}
+
+/// Returns the short name and the structure level of the first running speech of the
+/// list, or empty strings when none runs or its speaker has no meeting user.
+///
+/// With a default structure level time, the level is the one whose time the speech uses.
+/// Without, it is every structure level of the meeting user, sorted by name.
+async fn current_speaker_name(
+    fetch: &mut Fetch<'_>,
+    list: &ListData,
+    meeting_id: Id,
+) -> Result<(String, String), SlideError> {
+    use Speaker as S;
+    for &speaker_id in &list.speaker_ids {
+        let speaker = fetch
+            .object(
+                Fqid::new(Collection::Speaker, speaker_id),
+                &[
+                    S::MEETING_USER_ID.id(),
+                    S::BEGIN_TIME.id(),
+                    S::PAUSE_TIME.id(),
+                    S::END_TIME.id(),
+                ],
+            )
+            .await?;
+        let running = is_speaking(
+            speaker.get_or_default(S::BEGIN_TIME)?,
+            speaker.get_or_default(S::PAUSE_TIME)?,
+            speaker.get_or_default(S::END_TIME)?,
+        );
+        if !running {
+            continue;
+        }
+        let Some(meeting_user_id) = speaker.get(S::MEETING_USER_ID)? else {
+            return Ok((String::new(), String::new()));
+        };
+
+        let user_id = fetch
+            .get_if_exists(MeetingUser::USER_ID, meeting_user_id)
+            .await?;
+        let user_id = required(Collection::User, user_id)?;
+        let user = fetch
+            .object(Fqid::new(Collection::User, user_id), &USER_NAME_FIELDS)
+            .await?;
+        let short_name = user_name(fetch, &user, meeting_id).await?.short_name;
+
+        let meeting_id = required(Collection::Meeting, nonzero(meeting_id))?;
+        let level_time = fetch
+            .get_if_exists(
+                Meeting::LIST_OF_SPEAKERS_DEFAULT_STRUCTURE_LEVEL_TIME,
+                meeting_id,
+            )
+            .await?
+            .unwrap_or(0);
+        let level = if level_time > 0 {
+            speech_structure_level(fetch, speaker_id).await?
+        } else {
+            let level_ids = fetch
+                .get(MeetingUser::STRUCTURE_LEVEL_IDS, meeting_user_id)
+                .await?
+                .unwrap_or_default();
+            let mut names = Vec::with_capacity(level_ids.len());
+            for level_id in level_ids {
+                let name = fetch.get_if_exists(StructureLevel::NAME, level_id).await?;
+                names.push(name.unwrap_or_default());
+            }
+            names.sort();
+            names.join(", ")
+        };
+        return Ok((short_name, level));
+    }
+    Ok((String::new(), String::new()))
+}
+
+/// Returns the name of the structure level whose time the speech uses, or "" when it uses
+/// none.
+async fn speech_structure_level(
+    fetch: &mut Fetch<'_>,
+    speaker_id: Id,
+) -> Result<String, SlideError> {
+    let level_list_id = fetch
+        .get_if_exists(Speaker::STRUCTURE_LEVEL_LIST_OF_SPEAKERS_ID, speaker_id)
+        .await?;
+    let Some(level_list_id) = level_list_id else {
+        return Ok(String::new());
+    };
+    let level_id = fetch
+        .get_if_exists(
+            StructureLevelListOfSpeakers::STRUCTURE_LEVEL_ID,
+            level_list_id,
+        )
+        .await?;
+    let Some(level_id) = level_id else {
+        return Ok(String::new());
+    };
+    Ok(fetch
+        .get(StructureLevel::NAME, level_id)
+        .await?
+        .unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -1167,7 +1309,227 @@ mod tests {
     async fn current_slides_need_a_meeting() {
         let store = datastore(&current_data());
         let p7on = slide_projection("topic/1");
-        let result = super::current_los(&mut fetch(&store), &p7on).await;
-        assert_invalid(result, "needs a projected meeting");
+        for result in [
+            super::current_los(&mut fetch(&store), &p7on).await,
+            super::current_speaker_chyron(&mut fetch(&store), &p7on).await,
+        ] {
+            assert_invalid(result, "needs a projected meeting");
+        }
+    }
+
+    fn chyron_data() -> Json {
+        with(
+            &current_data(),
+            json!({
+                "speaker/8": {
+                    "begin_time": 100,
+                    "structure_level_list_of_speakers_id": 7,
+                },
+                "user/10": {
+                    "title": "Admiral",
+                    "first_name": "Don",
+                    "last_name": "Snyder",
+                    "meeting_user_ids": [100],
+                },
+                "meeting_user/100": {"meeting_id": 6, "structure_level_ids": [4, 8]},
+                "projector/60": {
+                    "chyron_background_color": "green",
+                    "chyron_font_color": "red",
+                },
+                "structure_level/4": {"name": "Level"},
+                "structure_level/8": {"name": "Foo"},
+                "structure_level_list_of_speakers/7": {
+                    "meeting_id": 6,
+                    "structure_level_id": 4,
+                    "speaker_ids": [8],
+                },
+                "meeting/6": {"list_of_speakers_default_structure_level_time": 1},
+            }),
+        )
+    }
+
+    async fn render_chyron(data: &Json) -> Result<Json, SlideError> {
+        render_current(data, "current_speaker_chyron").await
+    }
+
+    #[tokio::test]
+    async fn chyron_shows_speech_structure_level() {
+        assert_eq!(
+            render_chyron(&chyron_data()).await.unwrap(),
+            json!({
+                "background_color": "green",
+                "font_color": "red",
+                "title_information": topic_title("topic1 title", "ItemNr. Topic1"),
+                "current_speaker_name": "Admiral Don Snyder",
+                "current_speaker_level": "Level",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn chyron_without_level_time_shows_all_levels() {
+        let data = with(
+            &chyron_data(),
+            json!({"meeting/6": {"list_of_speakers_default_structure_level_time": 0}}),
+        );
+        assert_eq!(
+            render_chyron(&data).await.unwrap(),
+            json!({
+                "background_color": "green",
+                "font_color": "red",
+                "title_information": topic_title("topic1 title", "ItemNr. Topic1"),
+                "current_speaker_name": "Admiral Don Snyder",
+                "current_speaker_level": "Foo, Level",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn chyron_without_current_list() {
+        let data = with(
+            &chyron_data(),
+            json!({"topic/1": {"list_of_speakers_id": null}}),
+        );
+        assert_eq!(
+            render_chyron(&data).await.unwrap(),
+            json!({
+                "background_color": "green",
+                "font_color": "red",
+                "current_speaker_name": "",
+                "current_speaker_level": "",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn chyron_leaves_out_missing_title_information() {
+        let data = with(
+            &chyron_data(),
+            json!({"list_of_speakers/7": {"content_object_id": "projector_message/1"}}),
+        );
+        assert_eq!(
+            render_chyron(&data).await.unwrap(),
+            json!({
+                "background_color": "green",
+                "font_color": "red",
+                "current_speaker_name": "Admiral Don Snyder",
+                "current_speaker_level": "Level",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn chyron_uses_own_projector_colors() {
+        let data = with(
+            &chyron_data(),
+            json!({"projector/61": {"chyron_background_color": "blue"}}),
+        );
+        let mut p7on = meeting_projection("current_speaker_chyron");
+        p7on.current_projector_id = 61;
+        let content = render(&data, &p7on).await.unwrap();
+        assert_eq!(content["background_color"], "blue");
+        assert_eq!(content["font_color"], "");
+
+        p7on.current_projector_id = 0;
+        let content = render(&data, &p7on).await.unwrap();
+        assert_eq!(content["background_color"], "green");
+        assert_eq!(content["font_color"], "red");
+
+        p7on.current_projector_id = 62;
+        assert_missing(render(&data, &p7on).await, "projector/62");
+    }
+
+    #[tokio::test]
+    async fn chyron_skips_paused_and_finished_speeches() {
+        let data = with(
+            &chyron_data(),
+            json!({
+                "list_of_speakers/7": {"speaker_ids": [9, 10, 11, 8]},
+                "speaker/9": {"meeting_user_id": 100, "begin_time": 10, "pause_time": 20},
+                "speaker/10": {"meeting_user_id": 100, "begin_time": 10, "end_time": 20},
+                "speaker/11": {"meeting_user_id": 100},
+                "speaker/8": {"meeting_user_id": 110},
+                "meeting_user/110": {"user_id": 11},
+                "user/11": {"username": "elenor"},
+            }),
+        );
+        let content = render_chyron(&data).await.unwrap();
+        assert_eq!(content["current_speaker_name"], "elenor");
+        assert_eq!(content["current_speaker_level"], "Level");
+
+        let data = with(&data, json!({"speaker/8": {"end_time": 200}}));
+        let content = render_chyron(&data).await.unwrap();
+        assert_eq!(content["current_speaker_name"], "");
+        assert_eq!(content["current_speaker_level"], "");
+        assert_eq!(content["title_information"]["content_object_id"], "topic/1");
+    }
+
+    #[tokio::test]
+    async fn chyron_speaker_without_meeting_user() {
+        let data = with(
+            &chyron_data(),
+            json!({
+                "list_of_speakers/7": {"speaker_ids": [9, 8]},
+                "speaker/9": {"begin_time": 100},
+            }),
+        );
+        let content = render_chyron(&data).await.unwrap();
+        assert_eq!(content["current_speaker_name"], "");
+        assert_eq!(content["current_speaker_level"], "");
+    }
+
+    #[tokio::test]
+    async fn chyron_speech_without_structure_level() {
+        let data = with(
+            &chyron_data(),
+            json!({"speaker/8": {"structure_level_list_of_speakers_id": null}}),
+        );
+        let content = render_chyron(&data).await.unwrap();
+        assert_eq!(content["current_speaker_level"], "");
+
+        let data = with(
+            &chyron_data(),
+            json!({"structure_level_list_of_speakers/7": {"structure_level_id": null}}),
+        );
+        let content = render_chyron(&data).await.unwrap();
+        assert_eq!(content["current_speaker_level"], "");
+
+        let data = without(&chyron_data(), "structure_level/4");
+        let content = render_chyron(&data).await.unwrap();
+        assert_eq!(content["current_speaker_level"], "");
+    }
+
+    #[tokio::test]
+    async fn chyron_missing_objects_fail() {
+        let data = chyron_data();
+        assert_missing(
+            render_chyron(&without(&data, "structure_level_list_of_speakers/7")).await,
+            "structure_level_list_of_speakers/7",
+        );
+        assert_missing(
+            render_chyron(&without(&data, "meeting_user/100")).await,
+            "meeting_user/100",
+        );
+        assert_missing(render_chyron(&without(&data, "user/10")).await, "user/10");
+        assert_missing(
+            render_chyron(&without(&data, "list_of_speakers/7")).await,
+            "list_of_speakers/7",
+        );
+        let no_level_time = with(
+            &data,
+            json!({"meeting/6": {"list_of_speakers_default_structure_level_time": null}}),
+        );
+        assert_missing(
+            render_chyron(&without(&no_level_time, "structure_level/8")).await,
+            "structure_level/8",
+        );
+        assert_invalid(
+            render_chyron(&with(
+                &data,
+                json!({"list_of_speakers/7": {"content_object_id": null}}),
+            ))
+            .await,
+            "has no content_object_id",
+        );
     }
 }
