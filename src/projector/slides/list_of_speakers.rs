@@ -13,6 +13,16 @@ use std::cmp::Reverse;
 
 /// The speech state of a question that interrupts the current speaker.
 const INTERPOSED_QUESTION: &str = "interposed_question";
+/// The speech state of a speech with the meeting's fixed intervention time instead of a
+/// structure level's time.
+const INTERVENTION: &str = "intervention";
+
+// NOTE: models.yml declares both times as floats, but the slides read them as whole
+// seconds, so a fractional value fails the slide.
+const REMAINING_TIME: Field<StructureLevelListOfSpeakers, i64> =
+    Field::new(StructureLevelListOfSpeakers::REMAINING_TIME.id());
+const ADDITIONAL_TIME: Field<StructureLevelListOfSpeakers, i64> =
+    Field::new(StructureLevelListOfSpeakers::ADDITIONAL_TIME.id());
 
 /// `projection/content_object_id` as text, because broken projections store an empty
 /// string there.
@@ -84,26 +94,160 @@ pub async fn current_speaker_chyron(
     Ok(content)
 }
 
-/// Renders the `current_structure_level_list` slide.
+/// Renders the structure levels of the current list of speakers that have spoken or have
+/// a speaker waiting, with their remaining time.
+///
+/// Fails when no list of speakers is current or its object has no `title` field.
 pub async fn current_structure_level_list(
     fetch: &mut Fetch<'_>,
     p7on: &Projection,
 ) -> Result<Json, SlideError> {
-    let _ = (fetch, p7on);
-    Err(SlideError::invalid(
-        "slide current_structure_level_list is not ported yet",
-    ))
+    let current = find_current_list(fetch, p7on).await?;
+    let Some(los_id) = current.list_of_speakers_id else {
+        return Err(SlideError::invalid(
+            "no object on the reference projector has a list of speakers",
+        ));
+    };
+
+    let content_object = fetch
+        .get(ListOfSpeakers::CONTENT_OBJECT_ID, los_id)
+        .await?
+        .ok_or_else(|| missing_content_object(los_id))?;
+    let title = read_title(fetch, content_object).await?;
+
+    let level_list_ids = fetch
+        .get(ListOfSpeakers::STRUCTURE_LEVEL_LIST_OF_SPEAKERS_IDS, los_id)
+        .await?
+        .unwrap_or_default();
+    use StructureLevelListOfSpeakers as Sllos;
+    let level_lists = fetch
+        .objects(
+            Collection::StructureLevelListOfSpeakers,
+            &level_list_ids,
+            &[
+                Sllos::SPEAKER_IDS.id(),
+                Sllos::STRUCTURE_LEVEL_ID.id(),
+                Sllos::INITIAL_TIME.id(),
+                ADDITIONAL_TIME.id(),
+                REMAINING_TIME.id(),
+                Sllos::CURRENT_START_TIME.id(),
+            ],
+        )
+        .await?;
+
+    let mut structure_levels = Vec::new();
+    for level_list in &level_lists {
+        if !has_spoken_or_waits(fetch, level_list).await? {
+            continue;
+        }
+        let level_id = level_list.get(Sllos::STRUCTURE_LEVEL_ID)?;
+        let level = read_structure_level(fetch, level_id).await?;
+        structure_levels.push(json!({
+            "id": level.id,
+            "name": level.name,
+            "color": level.color,
+            "speech_state": "",
+            "point_of_order": false,
+            "remaining_time": level_list.get_or_default(REMAINING_TIME)?,
+            "current_start_time": level_list.get_or_default(Sllos::CURRENT_START_TIME)?,
+        }));
+    }
+
+    Ok(json!({
+        "title": title,
+        "structure_levels": structure_levels,
+    }))
 }
 
-/// Renders the `current_speaking_structure_level` slide.
+/// Renders the structure level of the current speaker with the time it has left, or
+/// `{}` when no speech has begun without ending.
+///
+/// Interposed questions, interventions, points of order and speakers without a structure
+/// level do not use a structure level's time. Their time starts with the speech, shifted
+/// by its pauses, and only an intervention has a limit: the meeting's intervention time.
+/// Fails when no list of speakers is current.
 pub async fn current_speaking_structure_level(
     fetch: &mut Fetch<'_>,
     p7on: &Projection,
 ) -> Result<Json, SlideError> {
-    let _ = (fetch, p7on);
-    Err(SlideError::invalid(
-        "slide current_speaking_structure_level is not ported yet",
-    ))
+    let current = find_current_list(fetch, p7on).await?;
+    let los_id = required(Collection::ListOfSpeakers, current.list_of_speakers_id)?;
+    let list = read_list(fetch, los_id).await?;
+    let Some(speaker) = current_structure_level_speaker(fetch, &list).await? else {
+        return Ok(json!({}));
+    };
+
+    let mut level = LevelTime {
+        id: 0,
+        name: String::new(),
+        color: String::new(),
+        remaining_time: None,
+        current_start_time: 0,
+    };
+    if let Some(level_list_id) = speaker.level_list_id {
+        use StructureLevelListOfSpeakers as Sllos;
+        let level_list = fetch
+            .object(
+                Fqid::new(Collection::StructureLevelListOfSpeakers, level_list_id),
+                &[
+                    Sllos::STRUCTURE_LEVEL_ID.id(),
+                    REMAINING_TIME.id(),
+                    Sllos::CURRENT_START_TIME.id(),
+                ],
+            )
+            .await?;
+        let structure_level =
+            read_structure_level(fetch, level_list.get(Sllos::STRUCTURE_LEVEL_ID)?).await?;
+        level = LevelTime {
+            id: structure_level.id,
+            name: structure_level.name,
+            color: structure_level.color,
+            remaining_time: Some(level_list.get_or_default(REMAINING_TIME)?),
+            current_start_time: level_list.get_or_default(Sllos::CURRENT_START_TIME)?,
+        };
+    }
+
+    let own_time = speaker.speech_state == INTERPOSED_QUESTION
+        || speaker.speech_state == INTERVENTION
+        || speaker.point_of_order
+        || speaker.level_list_id.is_none();
+    if own_time {
+        level.remaining_time = None;
+        if speaker.speech_state == INTERVENTION {
+            let meeting_id = fetch
+                .get_if_exists(ListOfSpeakers::MEETING_ID, los_id)
+                .await?;
+            let meeting_id = required(Collection::Meeting, meeting_id)?;
+            let intervention_time = fetch
+                .get_if_exists(Meeting::LIST_OF_SPEAKERS_INTERVENTION_TIME, meeting_id)
+                .await?
+                .unwrap_or(0);
+            level.remaining_time = Some(intervention_time);
+        }
+        // A paused speech shows its remaining time frozen at the pause, without a start.
+        let started = speaker.begin_time.wrapping_add(speaker.total_pause);
+        if speaker.pause_time != 0 {
+            level.current_start_time = 0;
+            if let Some(remaining) = &mut level.remaining_time {
+                *remaining = remaining.wrapping_sub(speaker.pause_time.wrapping_sub(started));
+            }
+        } else {
+            level.current_start_time = started;
+        }
+    }
+
+    let mut content = json!({
+        "id": level.id,
+        "name": level.name,
+        "color": level.color,
+        "speech_state": speaker.speech_state,
+        "point_of_order": speaker.point_of_order,
+        "current_start_time": level.current_start_time,
+    });
+    if let Some(remaining) = level.remaining_time {
+        content["remaining_time"] = json!(remaining);
+    }
+    Ok(content)
 }
 
 /// A list of speakers with the fields every slide of this module reads.
@@ -621,6 +765,148 @@ async fn speech_structure_level(
         .get(StructureLevel::NAME, level_id)
         .await?
         .unwrap_or_default())
+}
+
+/// Reads the `title` of the object a list of speakers belongs to. Fails for collections
+/// without a title, but a missing object has an empty title.
+async fn read_title(fetch: &mut Fetch<'_>, object: Fqid) -> Result<String, SlideError> {
+    let Some(field) = object.collection.field("title") else {
+        return Err(SlideError::invalid(format!(
+            "{object}: the collection {} has no title",
+            object.collection
+        )));
+    };
+    let key = Key::new(field, object.id);
+    let value = fetch.values(&[key]).await?.pop().flatten();
+    match value {
+        None => Ok(String::new()),
+        Some(raw) => String::decode(&raw).map_err(|error| SlideError::Value { key, error }),
+    }
+}
+
+/// Returns whether a structure level has used time on the list, or has a speaker waiting
+/// or speaking other than interposed questions and interventions.
+async fn has_spoken_or_waits(
+    fetch: &mut Fetch<'_>,
+    level_list: &Object,
+) -> Result<bool, SlideError> {
+    use StructureLevelListOfSpeakers as Sllos;
+    let initial_time = level_list.get_or_default(Sllos::INITIAL_TIME)?;
+    let additional_time = level_list.get_or_default(ADDITIONAL_TIME)?;
+    let remaining_time = level_list.get_or_default(REMAINING_TIME)?;
+    let current_start_time = level_list.get_or_default(Sllos::CURRENT_START_TIME)?;
+    if initial_time.wrapping_add(additional_time) != remaining_time || current_start_time != 0 {
+        return Ok(true);
+    }
+
+    for speaker_id in level_list.get_or_default(Sllos::SPEAKER_IDS)? {
+        let speech_state = fetch
+            .get_if_exists(Speaker::SPEECH_STATE, speaker_id)
+            .await?
+            .unwrap_or_default();
+        if speech_state != INTERPOSED_QUESTION && speech_state != INTERVENTION {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A structure level as the structure level slides show it.
+struct StructureLevelData {
+    id: Id,
+    name: String,
+    color: String,
+}
+
+/// Reads the name and color of a structure level, which has to exist.
+async fn read_structure_level(
+    fetch: &mut Fetch<'_>,
+    id: Option<Id>,
+) -> Result<StructureLevelData, SlideError> {
+    let id = required(Collection::StructureLevel, id)?;
+    let level = fetch
+        .object(
+            Fqid::new(Collection::StructureLevel, id),
+            &[StructureLevel::NAME.id(), StructureLevel::COLOR.id()],
+        )
+        .await?;
+    Ok(StructureLevelData {
+        id,
+        name: level.get_or_default(StructureLevel::NAME)?,
+        color: level.get_or_default(StructureLevel::COLOR)?,
+    })
+}
+
+/// The time of a structure level shown for the current speech.
+struct LevelTime {
+    id: Id,
+    name: String,
+    color: String,
+    /// `None` leaves `remaining_time` out of the slide.
+    remaining_time: Option<i64>,
+    current_start_time: i64,
+}
+
+/// A speech with the fields that decide whose time it uses.
+struct LevelSpeaker {
+    speech_state: String,
+    point_of_order: bool,
+    weight: i64,
+    begin_time: i64,
+    pause_time: i64,
+    end_time: i64,
+    total_pause: i64,
+    level_list_id: Option<Id>,
+}
+
+/// Returns the first running speech of the list. Without one it returns the begun and
+/// unfinished speech with the lowest weight, which may be paused. On equal weights that is
+/// the first in `speaker_ids`.
+async fn current_structure_level_speaker(
+    fetch: &mut Fetch<'_>,
+    list: &ListData,
+) -> Result<Option<LevelSpeaker>, SlideError> {
+    use Speaker as S;
+    let mut fallback: Option<LevelSpeaker> = None;
+    for &speaker_id in &list.speaker_ids {
+        let object = fetch
+            .object(
+                Fqid::new(Collection::Speaker, speaker_id),
+                &[
+                    S::BEGIN_TIME.id(),
+                    S::PAUSE_TIME.id(),
+                    S::END_TIME.id(),
+                    S::TOTAL_PAUSE.id(),
+                    S::POINT_OF_ORDER.id(),
+                    S::WEIGHT.id(),
+                    S::SPEECH_STATE.id(),
+                    S::STRUCTURE_LEVEL_LIST_OF_SPEAKERS_ID.id(),
+                ],
+            )
+            .await?;
+        let speaker = LevelSpeaker {
+            speech_state: object.get_or_default(S::SPEECH_STATE)?,
+            point_of_order: object.get_or_default(S::POINT_OF_ORDER)?,
+            weight: object.get_or_default(S::WEIGHT)?,
+            begin_time: object.get_or_default(S::BEGIN_TIME)?,
+            pause_time: object.get_or_default(S::PAUSE_TIME)?,
+            end_time: object.get_or_default(S::END_TIME)?,
+            total_pause: object.get_or_default(S::TOTAL_PAUSE)?,
+            level_list_id: object.get(S::STRUCTURE_LEVEL_LIST_OF_SPEAKERS_ID)?,
+        };
+
+        if is_speaking(speaker.begin_time, speaker.pause_time, speaker.end_time) {
+            return Ok(Some(speaker));
+        }
+        let unfinished = speaker.begin_time != 0 && speaker.end_time == 0;
+        let lighter = fallback
+            .as_ref()
+            .is_none_or(|fallback| fallback.weight > speaker.weight);
+        if unfinished && lighter {
+            fallback = Some(speaker);
+        }
+    }
+    Ok(fallback)
 }
 
 #[cfg(test)]
@@ -1312,6 +1598,8 @@ mod tests {
         for result in [
             super::current_los(&mut fetch(&store), &p7on).await,
             super::current_speaker_chyron(&mut fetch(&store), &p7on).await,
+            super::current_structure_level_list(&mut fetch(&store), &p7on).await,
+            super::current_speaking_structure_level(&mut fetch(&store), &p7on).await,
         ] {
             assert_invalid(result, "needs a projected meeting");
         }
@@ -1530,6 +1818,388 @@ mod tests {
             ))
             .await,
             "has no content_object_id",
+        );
+    }
+
+    /// Structure level 1 has used time, 2 runs, 3 has a speaker waiting, 4 has only an
+    /// interposed question and an intervention, and 5 has no speakers.
+    fn level_list_data() -> Json {
+        with(
+            &current_data(),
+            json!({
+                "list_of_speakers/7": {"structure_level_list_of_speakers_ids": [5, 4, 3, 2, 1]},
+                "structure_level_list_of_speakers/1": {
+                    "structure_level_id": 1,
+                    "initial_time": 100,
+                    "additional_time": 20,
+                    "remaining_time": 50,
+                },
+                "structure_level_list_of_speakers/2": {
+                    "structure_level_id": 2,
+                    "initial_time": 100,
+                    "remaining_time": 100,
+                    "current_start_time": 1000,
+                },
+                "structure_level_list_of_speakers/3": {
+                    "structure_level_id": 3,
+                    "initial_time": 100,
+                    "remaining_time": 100,
+                    "speaker_ids": [31, 32],
+                },
+                "structure_level_list_of_speakers/4": {
+                    "structure_level_id": 4,
+                    "initial_time": 100,
+                    "remaining_time": 100,
+                    "speaker_ids": [41, 42],
+                },
+                "structure_level_list_of_speakers/5": {
+                    "structure_level_id": 5,
+                    "initial_time": 100,
+                    "additional_time": 10,
+                    "remaining_time": 110,
+                },
+                "speaker/31": {"speech_state": "interposed_question"},
+                "speaker/32": {},
+                "speaker/41": {"speech_state": "interposed_question"},
+                "speaker/42": {"speech_state": "intervention"},
+                "structure_level/1": {"name": "One", "color": "#111111"},
+                "structure_level/2": {"name": "Two"},
+                "structure_level/3": {"name": "Three", "color": "#333333"},
+            }),
+        )
+    }
+
+    async fn render_level_list(data: &Json) -> Result<Json, SlideError> {
+        render_current(data, "current_structure_level_list").await
+    }
+
+    #[tokio::test]
+    async fn level_list_shows_used_and_waiting_levels() {
+        assert_eq!(
+            render_level_list(&level_list_data()).await.unwrap(),
+            json!({
+                "title": "topic1 title",
+                "structure_levels": [
+                    {
+                        "id": 3,
+                        "name": "Three",
+                        "color": "#333333",
+                        "speech_state": "",
+                        "point_of_order": false,
+                        "remaining_time": 100,
+                        "current_start_time": 0,
+                    },
+                    {
+                        "id": 2,
+                        "name": "Two",
+                        "color": "",
+                        "speech_state": "",
+                        "point_of_order": false,
+                        "remaining_time": 100,
+                        "current_start_time": 1000,
+                    },
+                    {
+                        "id": 1,
+                        "name": "One",
+                        "color": "#111111",
+                        "speech_state": "",
+                        "point_of_order": false,
+                        "remaining_time": 50,
+                        "current_start_time": 0,
+                    },
+                ],
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn level_list_without_levels_is_empty() {
+        let data = with(
+            &level_list_data(),
+            json!({"list_of_speakers/7": {"structure_level_list_of_speakers_ids": [5, 4]}}),
+        );
+        assert_eq!(
+            render_level_list(&data).await.unwrap(),
+            json!({"title": "topic1 title", "structure_levels": []})
+        );
+    }
+
+    #[tokio::test]
+    async fn level_list_missing_content_object_has_empty_title() {
+        let data = without(&level_list_data(), "topic/1");
+        let data = with(
+            &data,
+            json!({"projection/2": {"content_object_id": "topic/2"}, "topic/2": {"list_of_speakers_id": 7}}),
+        );
+        let content = render_level_list(&data).await.unwrap();
+        assert_eq!(content["title"], "");
+        assert_eq!(content["structure_levels"].as_array().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn level_list_needs_current_list_with_title() {
+        let data = with(
+            &level_list_data(),
+            json!({"topic/1": {"list_of_speakers_id": null}}),
+        );
+        assert_invalid(render_level_list(&data).await, "no object");
+
+        let data = with(
+            &level_list_data(),
+            json!({"list_of_speakers/7": {"content_object_id": "meeting_mediafile/1"}}),
+        );
+        assert_invalid(render_level_list(&data).await, "has no title");
+
+        let data = without(&level_list_data(), "list_of_speakers/7");
+        assert_invalid(render_level_list(&data).await, "has no content_object_id");
+    }
+
+    #[tokio::test]
+    async fn level_list_missing_objects_fail() {
+        let data = level_list_data();
+        assert_missing(
+            render_level_list(&without(&data, "structure_level_list_of_speakers/4")).await,
+            "structure_level_list_of_speakers/4",
+        );
+        assert_missing(
+            render_level_list(&without(&data, "speaker/41")).await,
+            "speaker/41",
+        );
+        assert_missing(
+            render_level_list(&without(&data, "structure_level/3")).await,
+            "structure_level/3",
+        );
+        assert_missing(
+            render_level_list(&with(
+                &data,
+                json!({"structure_level_list_of_speakers/3": {"structure_level_id": null}}),
+            ))
+            .await,
+            "structure_level/0",
+        );
+    }
+
+    #[tokio::test]
+    async fn level_list_fractional_time_fails() {
+        let data = with(
+            &level_list_data(),
+            json!({"structure_level_list_of_speakers/1": {"remaining_time": 50.5}}),
+        );
+        assert_bad_value(
+            render_level_list(&data).await,
+            "structure_level_list_of_speakers/1/remaining_time",
+        );
+    }
+
+    /// Speaker 8 speaks since 1000 with structure level 4, which has 300 seconds left.
+    fn speaking_data() -> Json {
+        with(
+            &current_data(),
+            json!({
+                "speaker/8": {
+                    "begin_time": 1000,
+                    "total_pause": 20,
+                    "structure_level_list_of_speakers_id": 7,
+                },
+                "structure_level_list_of_speakers/7": {
+                    "structure_level_id": 4,
+                    "initial_time": 400,
+                    "remaining_time": 300,
+                    "current_start_time": 1020,
+                },
+                "structure_level/4": {"name": "Level", "color": "#ff0000"},
+                "meeting/6": {"list_of_speakers_intervention_time": 60},
+            }),
+        )
+    }
+
+    async fn render_speaking(data: &Json) -> Result<Json, SlideError> {
+        render_current(data, "current_speaking_structure_level").await
+    }
+
+    #[tokio::test]
+    async fn speaking_level_uses_level_time() {
+        assert_eq!(
+            render_speaking(&speaking_data()).await.unwrap(),
+            json!({
+                "id": 4,
+                "name": "Level",
+                "color": "#ff0000",
+                "speech_state": "pro",
+                "point_of_order": false,
+                "remaining_time": 300,
+                "current_start_time": 1020,
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn speaking_level_without_speech_is_empty() {
+        let data = with(&speaking_data(), json!({"speaker/8": {"begin_time": null}}));
+        assert_eq!(render_speaking(&data).await.unwrap(), json!({}));
+
+        let data = with(&speaking_data(), json!({"speaker/8": {"end_time": 2000}}));
+        assert_eq!(render_speaking(&data).await.unwrap(), json!({}));
+    }
+
+    #[tokio::test]
+    async fn speaking_level_point_of_order_has_own_time() {
+        let data = with(
+            &speaking_data(),
+            json!({"speaker/8": {"point_of_order": true}}),
+        );
+        assert_eq!(
+            render_speaking(&data).await.unwrap(),
+            json!({
+                "id": 4,
+                "name": "Level",
+                "color": "#ff0000",
+                "speech_state": "pro",
+                "point_of_order": true,
+                "current_start_time": 1020,
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn speaking_level_without_structure_level() {
+        let data = with(
+            &speaking_data(),
+            json!({"speaker/8": {
+                "structure_level_list_of_speakers_id": null,
+                "speech_state": "interposed_question",
+                "total_pause": 5,
+            }}),
+        );
+        assert_eq!(
+            render_speaking(&data).await.unwrap(),
+            json!({
+                "id": 0,
+                "name": "",
+                "color": "",
+                "speech_state": "interposed_question",
+                "point_of_order": false,
+                "current_start_time": 1005,
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn speaking_level_intervention_has_meeting_time() {
+        let data = with(
+            &speaking_data(),
+            json!({"speaker/8": {"speech_state": "intervention"}}),
+        );
+        let content = render_speaking(&data).await.unwrap();
+        assert_eq!(content["remaining_time"], 60);
+        assert_eq!(content["current_start_time"], 1020);
+        assert_eq!(content["name"], "Level");
+
+        // A paused intervention shows the time left when it was paused.
+        let data = with(&data, json!({"speaker/8": {"pause_time": 1050}}));
+        let content = render_speaking(&data).await.unwrap();
+        assert_eq!(content["remaining_time"], 30);
+        assert_eq!(content["current_start_time"], 0);
+
+        let data = with(
+            &data,
+            json!({"meeting/6": {"list_of_speakers_intervention_time": null}}),
+        );
+        let content = render_speaking(&data).await.unwrap();
+        assert_eq!(content["remaining_time"], -30);
+    }
+
+    #[tokio::test]
+    async fn speaking_level_paused_question_has_no_start() {
+        let data = with(
+            &speaking_data(),
+            json!({"speaker/8": {"speech_state": "interposed_question", "pause_time": 1050}}),
+        );
+        let content = render_speaking(&data).await.unwrap();
+        assert_eq!(content["current_start_time"], 0);
+        assert!(content.get("remaining_time").is_none());
+    }
+
+    #[tokio::test]
+    async fn speaking_level_paused_level_speech_keeps_level_time() {
+        // All speeches are paused: the lightest one is shown, with its level's times.
+        let data = with(
+            &speaking_data(),
+            json!({
+                "list_of_speakers/7": {"speaker_ids": [9, 8]},
+                "speaker/8": {"pause_time": 1050, "weight": 5},
+                "speaker/9": {"begin_time": 500, "pause_time": 600, "weight": 7},
+            }),
+        );
+        let content = render_speaking(&data).await.unwrap();
+        assert_eq!(content["id"], 4);
+        assert_eq!(content["remaining_time"], 300);
+        assert_eq!(content["current_start_time"], 1020);
+    }
+
+    #[tokio::test]
+    async fn speaking_level_prefers_running_speech() {
+        let data = with(
+            &speaking_data(),
+            json!({
+                "list_of_speakers/7": {"speaker_ids": [9, 10, 8]},
+                "speaker/8": {"weight": 5},
+                "speaker/9": {"begin_time": 500, "pause_time": 600, "weight": 1},
+                "speaker/10": {"begin_time": 400, "end_time": 450, "weight": 0},
+            }),
+        );
+        let content = render_speaking(&data).await.unwrap();
+        assert_eq!(content["speech_state"], "pro");
+        assert_eq!(content["remaining_time"], 300);
+
+        // Without a running speech, the lightest begun and unfinished one is shown. On
+        // equal weights that is the first of the list.
+        let data = with(
+            &data,
+            json!({
+                "speaker/8": {"pause_time": 1050, "weight": 1},
+                "speaker/9": {"speech_state": "interposed_question"},
+            }),
+        );
+        let content = render_speaking(&data).await.unwrap();
+        assert_eq!(content["speech_state"], "interposed_question");
+        assert_eq!(content["current_start_time"], 0);
+    }
+
+    #[tokio::test]
+    async fn speaking_level_missing_objects_fail() {
+        let data = speaking_data();
+        assert_missing(
+            render_speaking(&with(
+                &data,
+                json!({"topic/1": {"list_of_speakers_id": null}}),
+            ))
+            .await,
+            "list_of_speakers/0",
+        );
+        assert_missing(
+            render_speaking(&without(&data, "speaker/8")).await,
+            "speaker/8",
+        );
+        assert_missing(
+            render_speaking(&without(&data, "structure_level_list_of_speakers/7")).await,
+            "structure_level_list_of_speakers/7",
+        );
+        assert_missing(
+            render_speaking(&without(&data, "structure_level/4")).await,
+            "structure_level/4",
+        );
+        let intervention = with(
+            &data,
+            json!({"speaker/8": {"speech_state": "intervention"}}),
+        );
+        assert_missing(
+            render_speaking(&with(
+                &intervention,
+                json!({"list_of_speakers/7": {"meeting_id": null}}),
+            ))
+            .await,
+            "meeting/0",
         );
     }
 }
