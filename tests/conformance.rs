@@ -9,26 +9,7 @@ use support::{example_data, post, TestDb, TestService};
 
 /// Answers that need features this service does not have yet: (request, user, what is
 /// missing). A listed answer must differ; when one matches, the test asks to remove it.
-const PENDING: &[(&str, u64, &str)] = &[
-    (
-        "20_projector_detail",
-        1,
-        "projector slides (projection/content)",
-    ),
-    (
-        "20_projector_detail",
-        2,
-        "projector slides (projection/content)",
-    ),
-    (
-        "20_projector_detail",
-        3,
-        "projector slides (projection/content)",
-    ),
-    ("25_autopilot", 1, "projector slides (projection/content)"),
-    ("25_autopilot", 2, "projector slides (projection/content)"),
-    ("25_autopilot", 3, "projector slides (projection/content)"),
-];
+const PENDING: &[(&str, u64, &str)] = &[];
 
 fn pending_reason(request: &str, user: u64) -> Option<&'static str> {
     PENDING
