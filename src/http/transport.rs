@@ -108,7 +108,7 @@ impl HashState {
     }
 }
 
-/// The hash of a value; never 0, which stands for no value.
+/// Hashes a value. The result is never 0, which stands for no value.
 fn value_hash(value: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(value).max(1)
 }

@@ -7,7 +7,7 @@ use crate::models::{Collection, DecodeError, Field, FieldId, FieldValue, Fqid, I
 use bytes::Bytes;
 use hashbrown::HashSet;
 
-/// Why a slide could not be computed.
+/// An error that stopped a slide computation.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SlideError {
     #[error("{0} does not exist")]

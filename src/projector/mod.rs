@@ -3,7 +3,7 @@
 //! The content of a projection is computed from the projected object by the slide that
 //! its collection (or, for a meeting, its `type`) names. It is computed once per
 //! projection, however many connections ask for it, and kept until one of the keys the
-//! slide read changes; then it is computed again and, when it differs, handed to the
+//! slide read changes. Then it is computed again. When it differs, it is handed to the
 //! autoupdate core as a changed key.
 //!
 //! Slides read the datastore without restriction. Only a projection that is on a
@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// How long a read of `projection/content` waits for a slide before it answers without
-/// the content. The content follows as a change when the slide is done.
+/// The maximum time a read of `projection/content` waits for a slide. After it, the
+/// read returns no value, and the content follows as a change when the slide is done.
 pub const SLIDE_WAIT: Duration = Duration::from_secs(2);
 
 /// A slide that takes longer than this is logged.
@@ -226,7 +226,7 @@ impl Projector {
         }
     }
 
-    /// Drops the cached content of a projection nobody reads any more.
+    /// Drops the cached content of a projection that no view contains any more.
     pub fn forget(&self, id: Id) {
         let mut state = self.inner.state.lock();
         if let Some(entry) = state.entries.remove(&id) {
@@ -290,7 +290,7 @@ impl State {
     }
 }
 
-/// What one computation produced.
+/// The result of one slide computation.
 struct Outcome {
     value: Value,
     /// The datastore failed; the value is an error object to replace on the next read.
@@ -375,7 +375,8 @@ impl Inner {
     }
 }
 
-/// The content of a projection whose slide failed, as OpenSlides clients know it.
+/// Builds the content of a projection whose slide failed, in the shape OpenSlides
+/// clients expect.
 pub fn error_object(id: Id) -> Bytes {
     let message = format!("calculating key {}", content_key(id));
     Bytes::from(serde_json::json!({ "error": message }).to_string())

@@ -1,9 +1,8 @@
 //! The assignment slide and the title information of assignments.
 
 use super::super::{Fetch, Projection, SlideError};
-use crate::models::collections::{
-    AgendaItem, Assignment, AssignmentCandidate, MeetingUser, StructureLevel, User,
-};
+use super::user::UserName;
+use crate::models::collections::{AgendaItem, Assignment, AssignmentCandidate, MeetingUser};
 use crate::models::{Collection, Fqid, Id};
 use serde_json::{json, Value as Json};
 
@@ -63,7 +62,11 @@ pub async fn assignment(fetch: &mut Fetch<'_>, p7on: &Projection) -> Result<Json
             .ok_or_else(|| SlideError::invalid(format!("{} has no user", meeting_user.fqid())))?;
         user_ids.push(user_id);
     }
-    let names = user_representations(fetch, &user_ids, p7on.meeting_id).await?;
+    let names: Vec<String> = UserName::load_many(fetch, &user_ids, p7on.meeting_id)
+        .await?
+        .iter()
+        .map(UserName::representation)
+        .collect();
 
     Ok(json!({
         "title": assignment.get_or_default(Assignment::TITLE)?,
@@ -72,100 +75,6 @@ pub async fn assignment(fetch: &mut Fetch<'_>, p7on: &Projection) -> Result<Json
         // An election without candidates gives `null`, not an empty list.
         "candidates": if names.is_empty() { Json::Null } else { json!(names) },
     }))
-}
-
-/// Returns for each user its short name, followed by its structure levels in the
-/// meeting in brackets when it has any. A `meeting_id` of 0 leaves the levels out.
-/// Every user has to exist and have a first name, last name or username.
-async fn user_representations(
-    fetch: &mut Fetch<'_>,
-    user_ids: &[Id],
-    meeting_id: Id,
-) -> Result<Vec<String>, SlideError> {
-    let users = fetch
-        .objects(
-            Collection::User,
-            user_ids,
-            &[
-                User::USERNAME.id(),
-                User::TITLE.id(),
-                User::FIRST_NAME.id(),
-                User::LAST_NAME.id(),
-                User::MEETING_USER_IDS.id(),
-            ],
-        )
-        .await?;
-
-    let mut names = Vec::with_capacity(users.len());
-    for user in &users {
-        let username = user.get_or_default(User::USERNAME)?;
-        let title = user.get_or_default(User::TITLE)?;
-        let first_name = user.get_or_default(User::FIRST_NAME)?;
-        let last_name = user.get_or_default(User::LAST_NAME)?;
-        if first_name.is_empty() && last_name.is_empty() && username.is_empty() {
-            return Err(SlideError::invalid(format!(
-                "{} has neither first_name, last_name nor username",
-                user.fqid()
-            )));
-        }
-        let name = short_name(&title, &first_name, &last_name, &username);
-
-        let mut level = String::new();
-        if meeting_id != 0 {
-            let meeting_user_ids = user.get_or_default(User::MEETING_USER_IDS)?;
-            level = structure_levels(fetch, &meeting_user_ids, meeting_id).await?;
-        }
-        if level.is_empty() {
-            names.push(name);
-        } else {
-            names.push(format!("{name} ({level})"));
-        }
-    }
-    Ok(names)
-}
-
-/// Returns "title first_name last_name" without the empty parts. A user without first
-/// and last name is shown by the username, without title.
-fn short_name(title: &str, first_name: &str, last_name: &str, username: &str) -> String {
-    let mut parts: Vec<&str> = [first_name, last_name]
-        .into_iter()
-        .filter(|part| !part.is_empty())
-        .collect();
-    if parts.is_empty() {
-        return username.to_owned();
-    }
-    if !title.is_empty() {
-        parts.insert(0, title);
-    }
-    parts.join(" ")
-}
-
-/// Returns the names of the structure levels, joined by ", ", of the first of the
-/// meeting users that belongs to the meeting. Missing names count as "".
-async fn structure_levels(
-    fetch: &mut Fetch<'_>,
-    meeting_user_ids: &[Id],
-    meeting_id: Id,
-) -> Result<String, SlideError> {
-    let meetings = fetch
-        .get_many(MeetingUser::MEETING_ID, meeting_user_ids)
-        .await?;
-    let Some(meeting_user_id) = meeting_user_ids
-        .iter()
-        .zip(meetings)
-        .find(|(_, meeting)| *meeting == Some(meeting_id))
-        .map(|(id, _)| *id)
-    else {
-        return Ok(String::new());
-    };
-
-    let level_ids = fetch
-        .get_if_exists(MeetingUser::STRUCTURE_LEVEL_IDS, meeting_user_id)
-        .await?
-        .unwrap_or_default();
-    let names = fetch.get_many(StructureLevel::NAME, &level_ids).await?;
-    let names: Vec<String> = names.into_iter().map(Option::unwrap_or_default).collect();
-    Ok(names.join(", "))
 }
 
 /// Describes an assignment for slides that list it. An empty `item_number` is replaced

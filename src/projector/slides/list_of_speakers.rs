@@ -3,11 +3,12 @@
 //! times of the structure levels.
 
 use super::super::{Fetch, Object, Projection, SlideError};
+use super::user::UserName;
 use crate::models::collections::{
     ListOfSpeakers, Meeting, MeetingUser, Projection as ProjectionModel, Projector, Speaker,
-    StructureLevel, StructureLevelListOfSpeakers, User,
+    StructureLevel, StructureLevelListOfSpeakers,
 };
-use crate::models::{Collection, Field, FieldId, FieldValue, Fqid, Id, Key};
+use crate::models::{Collection, Field, FieldValue, Fqid, Id, Key};
 use serde_json::{json, Map, Value as Json};
 use std::cmp::Reverse;
 
@@ -536,7 +537,7 @@ async fn read_listed_speakers(
         let user_id = meeting_user.get(MeetingUser::USER_ID)?;
         user_ids.push(required(Collection::User, user_id)?);
     }
-    let names = read_user_names(fetch, &user_ids, meeting_id).await?;
+    let names = UserName::load_many(fetch, &user_ids, meeting_id).await?;
 
     let with_user = speakers
         .iter_mut()
@@ -545,122 +546,6 @@ async fn read_listed_speakers(
         speaker.user = name.representation();
     }
     Ok(speakers)
-}
-
-/// The name of a user and the names of their structure levels in one meeting.
-struct UserName {
-    short_name: String,
-    /// The structure levels, joined with ", ".
-    level: String,
-}
-
-impl UserName {
-    /// Returns the short name followed by the structure levels in brackets, if any.
-    fn representation(&self) -> String {
-        if self.level.is_empty() {
-            self.short_name.clone()
-        } else {
-            format!("{} ({})", self.short_name, self.level)
-        }
-    }
-}
-
-/// The user fields that `user_name` reads.
-const USER_NAME_FIELDS: [FieldId; 5] = [
-    User::USERNAME.id(),
-    User::TITLE.id(),
-    User::FIRST_NAME.id(),
-    User::LAST_NAME.id(),
-    User::MEETING_USER_IDS.id(),
-];
-
-/// Reads the names of users, in the order of `user_ids`. Every user has to exist.
-async fn read_user_names(
-    fetch: &mut Fetch<'_>,
-    user_ids: &[Id],
-    meeting_id: Id,
-) -> Result<Vec<UserName>, SlideError> {
-    let users = fetch
-        .objects(Collection::User, user_ids, &USER_NAME_FIELDS)
-        .await?;
-    let mut names = Vec::with_capacity(users.len());
-    for user in &users {
-        names.push(user_name(fetch, user, meeting_id).await?);
-    }
-    Ok(names)
-}
-
-/// Returns the name of a user read with `USER_NAME_FIELDS`. Fails when the user has
-/// neither a first name, a last name nor a username.
-async fn user_name(
-    fetch: &mut Fetch<'_>,
-    user: &Object,
-    meeting_id: Id,
-) -> Result<UserName, SlideError> {
-    let username = user.get_or_default(User::USERNAME)?;
-    let title = user.get_or_default(User::TITLE)?;
-    let first_name = user.get_or_default(User::FIRST_NAME)?;
-    let last_name = user.get_or_default(User::LAST_NAME)?;
-    if first_name.is_empty() && last_name.is_empty() && username.is_empty() {
-        return Err(SlideError::invalid(format!(
-            "{} has neither first_name, last_name nor username",
-            user.fqid()
-        )));
-    }
-
-    let mut level = String::new();
-    if meeting_id != 0 {
-        if let Some(meeting_user_ids) = user.get(User::MEETING_USER_IDS)? {
-            level = meeting_structure_levels(fetch, &meeting_user_ids, meeting_id).await?;
-        }
-    }
-    Ok(UserName {
-        short_name: short_name(&title, &first_name, &last_name, &username),
-        level,
-    })
-}
-
-/// Returns the names of the structure levels of the user's meeting user in the meeting,
-/// in the order of their ids and joined with ", ".
-async fn meeting_structure_levels(
-    fetch: &mut Fetch<'_>,
-    meeting_user_ids: &[Id],
-    meeting_id: Id,
-) -> Result<String, SlideError> {
-    for &meeting_user_id in meeting_user_ids {
-        let meeting = fetch.get(MeetingUser::MEETING_ID, meeting_user_id).await?;
-        if meeting != Some(meeting_id) {
-            continue;
-        }
-        let level_ids = fetch
-            .get_if_exists(MeetingUser::STRUCTURE_LEVEL_IDS, meeting_user_id)
-            .await?
-            .unwrap_or_default();
-        let level_names = fetch.get_many(StructureLevel::NAME, &level_ids).await?;
-        let level_names: Vec<String> = level_names
-            .into_iter()
-            .map(Option::unwrap_or_default)
-            .collect();
-        return Ok(level_names.join(", "));
-    }
-    Ok(String::new())
-}
-
-/// Returns "title first_name last_name" without the empty parts, or the username when
-/// the user has neither first nor last name. The title is left out with the names.
-fn short_name(title: &str, first_name: &str, last_name: &str, username: &str) -> String {
-    let names: Vec<&str> = [first_name, last_name]
-        .into_iter()
-        .filter(|name| !name.is_empty())
-        .collect();
-    if names.is_empty() {
-        return username.to_owned();
-    }
-    if title.is_empty() {
-        names.join(" ")
-    } else {
-        format!("{title} {}", names.join(" "))
-    }
 }
 
 /// Returns whether a speech is running: it has begun, is not paused and has not ended.
@@ -707,10 +592,9 @@ async fn current_speaker_name(
             .get_if_exists(MeetingUser::USER_ID, meeting_user_id)
             .await?;
         let user_id = required(Collection::User, user_id)?;
-        let user = fetch
-            .object(Fqid::new(Collection::User, user_id), &USER_NAME_FIELDS)
-            .await?;
-        let short_name = user_name(fetch, &user, meeting_id).await?.short_name;
+        let short_name = UserName::load(fetch, user_id, meeting_id)
+            .await?
+            .short_name();
 
         let meeting_id = required(Collection::Meeting, nonzero(meeting_id))?;
         let level_time = fetch

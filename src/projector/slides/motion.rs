@@ -7,9 +7,10 @@
 //! recommendation only with `motions_enable_recommendation_on_projector`.
 
 use super::super::{Fetch, Projection, SlideError};
+use super::user::UserName;
 use crate::models::collections::{
     AgendaItem, Meeting, MeetingUser, Motion, MotionChangeRecommendation, MotionState,
-    MotionSubmitter, StructureLevel, User,
+    MotionSubmitter,
 };
 use crate::models::{Collection, Fqid, Id};
 use serde_json::{json, Map, Value as Json};
@@ -501,85 +502,10 @@ async fn submitter_names(
 
     let mut names = Vec::with_capacity(user_ids.len());
     for user_id in user_ids {
-        names.push(Json::String(user_name(fetch, user_id, meeting_id).await?));
+        let name = UserName::load(fetch, user_id, meeting_id).await?;
+        names.push(Json::String(name.representation()));
     }
     Ok(names)
-}
-
-/// Builds the name of a user in a meeting: the short name, followed by the user's
-/// structure levels in that meeting in brackets when there are any. The user has to
-/// exist and have a first name, last name or username.
-async fn user_name(fetch: &mut Fetch<'_>, id: Id, meeting_id: Id) -> Result<String, SlideError> {
-    let user = fetch
-        .object(
-            Fqid::new(Collection::User, id),
-            &[
-                User::USERNAME.id(),
-                User::TITLE.id(),
-                User::FIRST_NAME.id(),
-                User::LAST_NAME.id(),
-                User::MEETING_USER_IDS.id(),
-            ],
-        )
-        .await?;
-    let username = user.get_or_default(User::USERNAME)?;
-    let title = user.get_or_default(User::TITLE)?;
-    let first_name = user.get_or_default(User::FIRST_NAME)?;
-    let last_name = user.get_or_default(User::LAST_NAME)?;
-    if first_name.is_empty() && last_name.is_empty() && username.is_empty() {
-        return Err(SlideError::invalid(format!(
-            "user/{id} has neither first name, last name nor username"
-        )));
-    }
-
-    let names: Vec<&str> = [first_name.as_str(), last_name.as_str()]
-        .into_iter()
-        .filter(|name| !name.is_empty())
-        .collect();
-    let short_name = if names.is_empty() {
-        username
-    } else if title.is_empty() {
-        names.join(" ")
-    } else {
-        format!("{title} {}", names.join(" "))
-    };
-
-    let meeting_user_ids = user.get(User::MEETING_USER_IDS)?;
-    let levels = match meeting_user_ids {
-        Some(ids) if meeting_id != 0 => structure_levels(fetch, &ids, meeting_id).await?,
-        _ => String::new(),
-    };
-    if levels.is_empty() {
-        Ok(short_name)
-    } else {
-        Ok(format!("{short_name} ({levels})"))
-    }
-}
-
-/// Reads the names of the structure levels, joined by commas, of the first of the
-/// meeting users that belongs to the meeting. Empty when none belongs to it.
-async fn structure_levels(
-    fetch: &mut Fetch<'_>,
-    meeting_user_ids: &[Id],
-    meeting_id: Id,
-) -> Result<String, SlideError> {
-    let meetings = fetch
-        .get_many(MeetingUser::MEETING_ID, meeting_user_ids)
-        .await?;
-    let Some(index) = meetings.iter().position(|id| *id == Some(meeting_id)) else {
-        return Ok(String::new());
-    };
-    let level_ids = fetch
-        .get_if_exists(MeetingUser::STRUCTURE_LEVEL_IDS, meeting_user_ids[index])
-        .await?
-        .unwrap_or_default();
-    let names: Vec<String> = fetch
-        .get_many(StructureLevel::NAME, &level_ids)
-        .await?
-        .into_iter()
-        .map(Option::unwrap_or_default)
-        .collect();
-    Ok(names.join(", "))
 }
 
 /// Inserts a string value unless it is empty.

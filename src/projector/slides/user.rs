@@ -3,10 +3,19 @@
 //! `UserName` is public so that other slides that show users (speakers, submitters,
 //! candidates) can name them the same way.
 
-use super::super::{Fetch, Projection, SlideError};
+use super::super::{Fetch, Object, Projection, SlideError};
 use crate::models::collections::{MeetingUser, StructureLevel, User};
-use crate::models::{Collection, Fqid, Id};
+use crate::models::{Collection, FieldId, Fqid, Id};
 use serde_json::{json, Value as Json};
+
+/// The user fields that `UserName::from_object` reads.
+pub const USER_NAME_FIELDS: [FieldId; 5] = [
+    User::USERNAME.id(),
+    User::TITLE.id(),
+    User::FIRST_NAME.id(),
+    User::LAST_NAME.id(),
+    User::MEETING_USER_IDS.id(),
+];
 
 /// The parts of a user's name that slides show, with the user's structure levels in
 /// one meeting.
@@ -33,17 +42,34 @@ impl UserName {
         meeting_id: Id,
     ) -> Result<UserName, SlideError> {
         let user = fetch
-            .object(
-                Fqid::new(Collection::User, id),
-                &[
-                    User::USERNAME.id(),
-                    User::TITLE.id(),
-                    User::FIRST_NAME.id(),
-                    User::LAST_NAME.id(),
-                    User::MEETING_USER_IDS.id(),
-                ],
-            )
+            .object(Fqid::new(Collection::User, id), &USER_NAME_FIELDS)
             .await?;
+        UserName::from_object(fetch, &user, meeting_id).await
+    }
+
+    /// Like `load` for many users, in the order of `ids`, with their fields read in one
+    /// call.
+    pub async fn load_many(
+        fetch: &mut Fetch<'_>,
+        ids: &[Id],
+        meeting_id: Id,
+    ) -> Result<Vec<UserName>, SlideError> {
+        let users = fetch
+            .objects(Collection::User, ids, &USER_NAME_FIELDS)
+            .await?;
+        let mut names = Vec::with_capacity(users.len());
+        for user in &users {
+            names.push(UserName::from_object(fetch, user, meeting_id).await?);
+        }
+        Ok(names)
+    }
+
+    /// Builds the name from a user read with `USER_NAME_FIELDS`.
+    pub async fn from_object(
+        fetch: &mut Fetch<'_>,
+        user: &Object,
+        meeting_id: Id,
+    ) -> Result<UserName, SlideError> {
         let mut name = UserName {
             username: user.get_or_default(User::USERNAME)?,
             title: user.get_or_default(User::TITLE)?,
@@ -53,7 +79,8 @@ impl UserName {
         };
         if name.first_name.is_empty() && name.last_name.is_empty() && name.username.is_empty() {
             return Err(SlideError::invalid(format!(
-                "user/{id} has neither a first_name, a last_name nor a username"
+                "{} has neither a first_name, a last_name nor a username",
+                user.fqid()
             )));
         }
 
