@@ -2,7 +2,7 @@
 
 use super::super::{Fetch, Projection, SlideError};
 use super::user::UserName;
-use crate::models::collections::{AgendaItem, Assignment, AssignmentCandidate, MeetingUser};
+use crate::models::collections::{Assignment, AssignmentCandidate, MeetingUser};
 use crate::models::{Collection, Fqid, Id};
 use serde_json::{json, Value as Json};
 
@@ -91,15 +91,12 @@ pub async fn title_information(
             &[Assignment::TITLE.id(), Assignment::AGENDA_ITEM_ID.id()],
         )
         .await?;
-    let mut number = item_number.to_owned();
-    if number.is_empty() {
-        if let Some(item) = assignment.get(Assignment::AGENDA_ITEM_ID)? {
-            number = fetch
-                .get_if_exists(AgendaItem::ITEM_NUMBER, item)
-                .await?
-                .unwrap_or_default();
-        }
-    }
+    let number = super::item_number_or_agenda(
+        fetch,
+        item_number,
+        assignment.get(Assignment::AGENDA_ITEM_ID)?,
+    )
+    .await?;
     Ok(json!({
         "collection": "assignment",
         "content_object_id": fqid.to_string(),

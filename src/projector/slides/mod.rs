@@ -77,6 +77,22 @@ pub async fn render(
     Ok(Some(content))
 }
 
+/// Returns `given`, or when it is empty, the number of the agenda item. The agenda item
+/// has to exist.
+async fn item_number_or_agenda(
+    fetch: &mut Fetch<'_>,
+    given: &str,
+    agenda_item_id: Option<Id>,
+) -> Result<String, SlideError> {
+    match agenda_item_id {
+        Some(item) if given.is_empty() => Ok(fetch
+            .get_if_exists(crate::models::collections::AgendaItem::ITEM_NUMBER, item)
+            .await?
+            .unwrap_or_default()),
+        _ => Ok(given.to_owned()),
+    }
+}
+
 /// Describes an object for slides that list it: its title and how to show it. `None`
 /// for collections that have no title information.
 pub async fn title_information(

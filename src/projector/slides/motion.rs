@@ -9,8 +9,7 @@
 use super::super::{Fetch, Projection, SlideError};
 use super::user::UserName;
 use crate::models::collections::{
-    AgendaItem, Meeting, MeetingUser, Motion, MotionChangeRecommendation, MotionState,
-    MotionSubmitter,
+    Meeting, MeetingUser, Motion, MotionChangeRecommendation, MotionState, MotionSubmitter,
 };
 use crate::models::{Collection, Fqid, Id};
 use serde_json::{json, Map, Value as Json};
@@ -183,15 +182,9 @@ pub async fn title_information(
             ],
         )
         .await?;
-    let mut number = item_number.to_owned();
-    if number.is_empty() {
-        if let Some(item) = motion.get(Motion::AGENDA_ITEM_ID)?.filter(|id| *id != 0) {
-            number = fetch
-                .get_if_exists(AgendaItem::ITEM_NUMBER, item)
-                .await?
-                .unwrap_or_default();
-        }
-    }
+    let number =
+        super::item_number_or_agenda(fetch, item_number, motion.get(Motion::AGENDA_ITEM_ID)?)
+            .await?;
     Ok(json!({
         "collection": "motion",
         "content_object_id": fqid.to_string(),

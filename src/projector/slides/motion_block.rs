@@ -117,18 +117,9 @@ pub async fn title_information(
             &[MotionBlock::TITLE.id(), MotionBlock::AGENDA_ITEM_ID.id()],
         )
         .await?;
-    let mut number = item_number.to_owned();
-    if number.is_empty() {
-        if let Some(item) = block
-            .get(MotionBlock::AGENDA_ITEM_ID)?
-            .filter(|id| *id != 0)
-        {
-            number = fetch
-                .get_if_exists(AgendaItem::ITEM_NUMBER, item)
-                .await?
-                .unwrap_or_default();
-        }
-    }
+    let number =
+        super::item_number_or_agenda(fetch, item_number, block.get(MotionBlock::AGENDA_ITEM_ID)?)
+            .await?;
     Ok(json!({
         "collection": "motion_block",
         "content_object_id": fqid.to_string(),

@@ -42,15 +42,8 @@ pub async fn title_information(
     let topic = fetch
         .object(fqid, &[Topic::TITLE.id(), Topic::AGENDA_ITEM_ID.id()])
         .await?;
-    let mut number = item_number.to_owned();
-    if number.is_empty() {
-        if let Some(item) = topic.get(Topic::AGENDA_ITEM_ID)? {
-            number = fetch
-                .get_if_exists(AgendaItem::ITEM_NUMBER, item)
-                .await?
-                .unwrap_or_default();
-        }
-    }
+    let number =
+        super::item_number_or_agenda(fetch, item_number, topic.get(Topic::AGENDA_ITEM_ID)?).await?;
     Ok(json!({
         "collection": "topic",
         "content_object_id": fqid.to_string(),
