@@ -118,7 +118,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "CACHE_RESET",
         default: "24h",
-        help: "How often the cache of datastore values is emptied, as seconds or a duration such as `90m`; 0 turns it off.",
+        help: "How often the cache of datastore values is emptied and every open stream is read again from the datastore (sending only what differs), as seconds or a duration such as `90m`; 0 turns it off.",
     },
 ];
 

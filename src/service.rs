@@ -124,6 +124,7 @@ fn spawn_logout_reader(redis: crate::messagebus::RedisConfig, auth: &Auth) -> [J
                 }
             }
         },
+        || {},
     ));
     let logouts = auth.logouts().clone();
     let pruner = tokio::spawn(async move {
@@ -148,7 +149,7 @@ fn spawn_cache_reset(autoupdate: Autoupdate, interval: Duration) -> JoinHandle<(
         loop {
             ticker.tick().await;
             let keys = autoupdate.datastore().len();
-            autoupdate.reset_cache();
+            autoupdate.resync();
             tracing::info!(keys, "cache reset");
         }
     })

@@ -68,6 +68,8 @@ struct View {
 #[derive(Default)]
 struct PendingKeys {
     keys: Vec<Key>,
+    /// Every key of the view is to be read again.
+    all: bool,
     scheduled: bool,
 }
 
@@ -131,11 +133,19 @@ impl Autoupdate {
         &self.shared.projector
     }
 
-    /// Empties the datastore cache and computes every projector slide again, for when
-    /// changes may have been missed.
-    pub fn reset_cache(&self) {
+    /// Empties the datastore cache, computes every projector slide again and reads every
+    /// key of every open view again, for when changes may have been missed. Connections
+    /// get only the values that differ from what they have.
+    pub fn resync(&self) {
         self.shared.datastore.reset();
+        self.shared.update_count.fetch_add(1, Ordering::SeqCst);
         self.shared.projector.reset();
+        let views: Vec<Arc<View>> = self.shared.views.lock().values().cloned().collect();
+        tracing::info!(views = views.len(), "reading every open view again");
+        for view in views {
+            view.pending.lock().all = true;
+            self.schedule(view, Vec::new());
+        }
     }
 
     /// Returns the current values of a request without subscribing to changes.
@@ -339,18 +349,24 @@ impl Autoupdate {
     /// Applies queued changes to a view until none are left, and publishes the result.
     async fn process(&self, view: Arc<View>) {
         loop {
-            let keys = {
+            let (mut keys, all) = {
                 let mut pending = view.pending.lock();
-                if pending.keys.is_empty() {
+                if pending.keys.is_empty() && !pending.all {
                     pending.scheduled = false;
                     return;
                 }
-                std::mem::take(&mut pending.keys)
+                (
+                    std::mem::take(&mut pending.keys),
+                    std::mem::take(&mut pending.all),
+                )
             };
 
             let mut body = view.body.lock().await;
             if body.closed || body.failed.is_some() || !body.resolved {
                 continue;
+            }
+            if all {
+                keys = body.state.watched_keys().collect();
             }
 
             let reader = self.reader();

@@ -3,7 +3,10 @@
 
 mod parse;
 
-pub use parse::{parse_modified_fields, parse_xread, StreamEntry, StreamParseError};
+pub use parse::{
+    parse_modified_fields, parse_stream_info, parse_xread, EntryId, StreamEntry, StreamInfo,
+    StreamParseError,
+};
 
 use crate::autoupdate::Autoupdate;
 use redis::aio::MultiplexedConnection;
@@ -57,26 +60,98 @@ pub enum Start {
 
 /// Reads `ModifiedFields` and hands every change to the autoupdate core, from the newest
 /// entry at start on. Runs until the task is dropped.
+///
+/// When entries may have been missed (Redis lost or trimmed them while the connection
+/// was down), every open view is read again from the datastore.
 pub async fn run(config: RedisConfig, autoupdate: Autoupdate) {
-    follow(config, MODIFIED_FIELDS, Start::Newest, |entry| {
-        let changes = parse_modified_fields(&entry, |problem| {
-            tracing::warn!(entry = %entry.id, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
-        });
-        if !changes.is_empty() {
-            autoupdate.apply_update(&changes);
-        }
-    })
+    let resync = autoupdate.clone();
+    follow(
+        config,
+        MODIFIED_FIELDS,
+        Start::Newest,
+        |entry| {
+            let changes = parse_modified_fields(&entry, |problem| {
+                tracing::warn!(entry = %entry.id, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
+            });
+            if !changes.is_empty() {
+                autoupdate.apply_update(&changes);
+            }
+        },
+        move || resync.resync(),
+    )
     .await
 }
+
+/// Where reading continues after a reconnect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gap {
+    /// The stream still holds every entry after the last one read.
+    None,
+    /// Entries after the last one read were trimmed away; reading continues.
+    Trimmed,
+    /// The stream is gone or starts over (Redis restarted without data); reading starts
+    /// at its beginning.
+    Restarted,
+}
+
+/// Compares the stream with the last entry read.
+async fn find_gap(
+    connection: &mut MultiplexedConnection,
+    stream: &str,
+    last_id: &str,
+) -> redis::RedisResult<Gap> {
+    let reply: redis::RedisResult<redis::Value> = redis::cmd("XINFO")
+        .arg("STREAM")
+        .arg(stream)
+        .query_async(connection)
+        .await;
+    let reply = match reply {
+        Ok(reply) => reply,
+        Err(err) if err.to_string().contains("no such key") => return Ok(Gap::Restarted),
+        Err(err) => return Err(err),
+    };
+    let Some(last) = EntryId::parse(last_id) else {
+        return Ok(Gap::None);
+    };
+    let info = parse_stream_info(&reply).map_err(|err| {
+        redis::RedisError::from((
+            redis::ErrorKind::TypeError,
+            "invalid XINFO reply",
+            err.to_string(),
+        ))
+    })?;
+    Ok(gap(&info, last))
+}
+
+/// Decides from the stream's state whether entries after `last` may be lost. They are
+/// when one was deleted after `last`, or when `last` itself was trimmed away while newer
+/// entries were added: the entries between it and the oldest one left may have gone
+/// with it.
+fn gap(info: &StreamInfo, last: EntryId) -> Gap {
+    let unread = info.last_generated > last;
+    let last_trimmed = info.length == 0 || info.first > last;
+    if info.last_generated < last {
+        Gap::Restarted
+    } else if info.max_deleted > last || (unread && last_trimmed) {
+        Gap::Trimmed
+    } else {
+        Gap::None
+    }
+}
+
 
 /// Reads a stream and calls `on_entry` for each entry in order. Runs until the task is
 /// dropped; after an error it reconnects with a growing delay and continues after the
 /// last entry it read, so no entry is lost while the stream still contains it.
+///
+/// `on_gap` is called when entries may have been lost: the stream was trimmed past the
+/// last entry read, or Redis came back without it.
 pub async fn follow(
     config: RedisConfig,
     stream: &'static str,
     start: Start,
     mut on_entry: impl FnMut(StreamEntry),
+    mut on_gap: impl FnMut(),
 ) {
     let mut last_id: Option<String> = None;
     // Failed attempts since the last successful read; each outage logs once, then every
@@ -90,6 +165,7 @@ pub async fn follow(
             &mut last_id,
             &mut failures,
             &mut on_entry,
+            &mut on_gap,
         )
         .await;
         if let Err(err) = result {
@@ -110,9 +186,23 @@ async fn read_stream(
     last_id: &mut Option<String>,
     failures: &mut u32,
     on_entry: &mut impl FnMut(StreamEntry),
+    on_gap: &mut impl FnMut(),
 ) -> redis::RedisResult<()> {
     let mut connection = config.connect().await?;
-    if last_id.is_none() {
+    if let Some(id) = last_id.clone() {
+        match find_gap(&mut connection, stream, &id).await? {
+            Gap::None => {}
+            Gap::Trimmed => {
+                tracing::warn!(id, "entries of the Redis stream {stream} after the last one read were trimmed; reading all data again");
+                on_gap();
+            }
+            Gap::Restarted => {
+                tracing::warn!(id, "the Redis stream {stream} no longer contains the last entry read; reading all data again and the stream from its start");
+                *last_id = Some("0-0".into());
+                on_gap();
+            }
+        }
+    } else {
         let id = match start {
             Start::Newest => newest_id(&mut connection, stream).await?,
             Start::Since(span) => {
@@ -184,4 +274,70 @@ async fn newest_id(
         .into_iter()
         .next()
         .map_or_else(|| "0-0".to_string(), |entry| entry.id))
+}
+
+#[cfg(test)]
+mod gap_tests {
+    use super::*;
+
+    fn info(last_generated: u64, first: u64, length: u64, max_deleted: u64) -> StreamInfo {
+        StreamInfo {
+            last_generated: EntryId(last_generated, 0),
+            max_deleted: EntryId(max_deleted, 0),
+            first: EntryId(first, 0),
+            length,
+        }
+    }
+
+    #[test]
+    fn new_entries_after_the_last_read_are_no_gap() {
+        assert_eq!(gap(&info(9, 1, 9, 0), EntryId(5, 0)), Gap::None);
+        assert_eq!(gap(&info(5, 1, 5, 0), EntryId(5, 0)), Gap::None);
+    }
+
+    #[test]
+    fn trimmed_last_entry_with_newer_entries_is_a_gap() {
+        assert_eq!(gap(&info(9, 8, 2, 0), EntryId(5, 0)), Gap::Trimmed);
+        assert_eq!(gap(&info(9, 0, 0, 0), EntryId(5, 0)), Gap::Trimmed);
+    }
+
+    #[test]
+    fn trimmed_entries_that_were_all_read_are_no_gap() {
+        assert_eq!(gap(&info(5, 0, 0, 0), EntryId(5, 0)), Gap::None);
+    }
+
+    #[test]
+    fn deleted_unread_entry_is_a_gap() {
+        assert_eq!(gap(&info(9, 1, 8, 7), EntryId(5, 0)), Gap::Trimmed);
+        assert_eq!(gap(&info(9, 1, 8, 3), EntryId(5, 0)), Gap::None);
+    }
+
+    #[test]
+    fn stream_behind_the_last_read_entry_restarted() {
+        assert_eq!(gap(&info(2, 1, 2, 0), EntryId(5, 0)), Gap::Restarted);
+    }
+
+    #[test]
+    fn stream_info_parses_from_xinfo() {
+        let text = |t: &str| redis::Value::BulkString(t.as_bytes().to_vec());
+        let reply = redis::Value::Array(vec![
+            text("length"),
+            redis::Value::Int(0),
+            text("last-generated-id"),
+            text("1796418154022-0"),
+            text("max-deleted-entry-id"),
+            text("0-0"),
+            text("recorded-first-entry-id"),
+            text("0-0"),
+        ]);
+        assert_eq!(
+            parse_stream_info(&reply).unwrap(),
+            StreamInfo {
+                last_generated: EntryId(1796418154022, 0),
+                max_deleted: EntryId(0, 0),
+                first: EntryId(0, 0),
+                length: 0,
+            }
+        );
+    }
 }

@@ -236,3 +236,63 @@ mod tests {
         assert_eq!(problems.len(), 4);
     }
 }
+
+/// An entry id of a Redis stream, `milliseconds-sequence`, in the order Redis gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EntryId(pub u64, pub u64);
+
+impl EntryId {
+    pub fn parse(text: &str) -> Option<EntryId> {
+        let (millis, sequence) = text.split_once('-').unwrap_or((text, "0"));
+        Some(EntryId(millis.parse().ok()?, sequence.parse().ok()?))
+    }
+}
+
+/// What `XINFO STREAM` tells about entries a reader may have missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The id of the newest entry ever added.
+    pub last_generated: EntryId,
+    /// The newest id that XDEL deleted; `0-0` when none was. Trimming does not set it.
+    pub max_deleted: EntryId,
+    /// The id of the oldest entry still in the stream; `0-0` when it is empty.
+    pub first: EntryId,
+    /// The number of entries in the stream.
+    pub length: u64,
+}
+
+/// Parses an `XINFO STREAM` reply (a flat list or a map of names and values).
+pub fn parse_stream_info(value: &redis::Value) -> Result<StreamInfo, StreamParseError> {
+    let pairs: Vec<(&redis::Value, &redis::Value)> = match value {
+        redis::Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+        other => {
+            let items = items(other).ok_or_else(|| error("XINFO reply is not a list"))?;
+            items
+                .chunks_exact(2)
+                .map(|pair| (&pair[0], &pair[1]))
+                .collect()
+        }
+    };
+    let id_of = |name: &str| -> Option<EntryId> {
+        pairs
+            .iter()
+            .find(|(key, _)| bytes(key) == Some(name.as_bytes()))
+            .and_then(|(_, value)| bytes(value))
+            .and_then(|raw| std::str::from_utf8(raw).ok())
+            .and_then(EntryId::parse)
+    };
+    Ok(StreamInfo {
+        last_generated: id_of("last-generated-id")
+            .ok_or_else(|| error("XINFO reply has no last-generated-id"))?,
+        max_deleted: id_of("max-deleted-entry-id").unwrap_or(EntryId(0, 0)),
+        first: id_of("recorded-first-entry-id").unwrap_or(EntryId(0, 0)),
+        length: pairs
+            .iter()
+            .find(|(key, _)| bytes(key) == Some(b"length".as_slice()))
+            .and_then(|(_, value)| match value {
+                redis::Value::Int(length) => u64::try_from(*length).ok(),
+                _ => None,
+            })
+            .ok_or_else(|| error("XINFO reply has no length"))?,
+    })
+}

@@ -215,7 +215,23 @@ pub struct TestRedis {
 
 impl TestRedis {
     pub async fn start() -> TestRedis {
-        let port = free_port();
+        TestRedis::start_on(free_port()).await
+    }
+
+    /// Stops the server; its data is gone.
+    pub fn kill(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+
+    /// Starts an empty server on the same port again, as after a restart without
+    /// persistence.
+    pub async fn restart(&mut self) {
+        self.kill();
+        *self = TestRedis::start_on(self.port).await;
+    }
+
+    async fn start_on(port: u16) -> TestRedis {
         let process = Command::new("redis-server")
             .args([
                 "--port",

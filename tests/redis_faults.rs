@@ -1,0 +1,132 @@
+//! Redis outages while streams are open: after Redis lost or trimmed entries, every open
+//! stream is read again from PostgreSQL, so clients end with the current data, and they
+//! get only what differs from what they have.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use support::{Stream, TestDb, TestService};
+
+async fn service() -> TestService {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org", "description": "D"}}))
+        .await;
+    TestService::start_with(db).await
+}
+
+async fn open(service: &TestService) -> Stream {
+    let mut stream = Stream::open(
+        &format!(
+            "{}/system/autoupdate?k=organization/1/name,organization/1/description",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"organization/1/name": "Org", "organization/1/description": "D"})
+    );
+    stream
+}
+
+/// Waits up to ten seconds for the next message.
+async fn next_within_ten_seconds(stream: &mut Stream) -> serde_json::Value {
+    let line = stream
+        .next_line(Duration::from_secs(10))
+        .await
+        .expect("a message within 10 seconds");
+    serde_json::from_slice(&line).expect("JSON message")
+}
+
+#[tokio::test]
+async fn redis_restarted_empty_reads_the_datastore_again() {
+    let mut service = service().await;
+    let mut stream = open(&service).await;
+
+    service.redis.kill();
+    // A change written while Redis is down never reaches the stream through Redis.
+    service
+        .db
+        .write(&json!({"organization/1/name": "Changed while Redis was down"}))
+        .await;
+    service.redis.restart().await;
+
+    assert_eq!(
+        next_within_ten_seconds(&mut stream).await,
+        json!({"organization/1/name": "Changed while Redis was down"})
+    );
+
+    // The new, empty stream is read from its start.
+    service.redis.wait_for_reader().await;
+    service
+        .change(&json!({"organization/1/description": "After the restart"}))
+        .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"organization/1/description": "After the restart"})
+    );
+}
+
+#[tokio::test]
+async fn trimmed_entries_read_the_datastore_again() {
+    let service = service().await;
+    let mut stream = open(&service).await;
+    let mut connection = service.redis.connection().await.unwrap();
+
+    // Drop the service's connection, then add an entry and trim it away before the
+    // service reconnects.
+    let _: redis::Value = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    service
+        .change(&json!({"organization/1/name": "Trimmed away"}))
+        .await;
+    let _: redis::Value = redis::cmd("XTRIM")
+        .arg("ModifiedFields")
+        .arg("MAXLEN")
+        .arg(0)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        next_within_ten_seconds(&mut stream).await,
+        json!({"organization/1/name": "Trimmed away"})
+    );
+    // The unchanged description is not sent again.
+    stream.expect_quiet(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn reconnect_without_lost_entries_sends_nothing() {
+    let service = service().await;
+    let mut stream = open(&service).await;
+    let mut connection = service.redis.connection().await.unwrap();
+    let _: redis::Value = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    stream.expect_quiet(Duration::from_secs(1)).await;
+
+    service.redis.wait_for_reader().await;
+    service
+        .change(&json!({"organization/1/name": "After the reconnect"}))
+        .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"organization/1/name": "After the reconnect"})
+    );
+}
