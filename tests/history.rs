@@ -1,4 +1,4 @@
-//! History: `position` answers with the data at an old position, rebuilt from the
+//! History: `position` returns the data at an old position, rebuilt from the
 //! `events` table, and `history_information` lists the positions of one object. The
 //! tests write positions and events into PostgreSQL themselves.
 
@@ -89,7 +89,7 @@ async fn write_position(
     position
 }
 
-/// A service whose datastore has the history of motion/42 in meeting 1:
+/// Starts a service whose datastore has the history of motion/42 in meeting 1:
 ///
 /// 1. `load` of the initial data; motion/42 does not exist.
 /// 2. create: title "First", text "T", tag_ids [1]; meeting/1 gets motion_ids [42].
@@ -230,7 +230,7 @@ async fn get_as(service: &TestService, user_id: u64, path: &str) -> Answer {
     }
 }
 
-/// The answer of `/internal/autoupdate` for `user_id` at `position`, for the keys `k`.
+/// Requests `keys` from `/internal/autoupdate` for `user_id` at `position`.
 async fn at_position(service: &TestService, user_id: u64, position: i32, keys: &str) -> Value {
     let url = format!(
         "{}/internal/autoupdate?user_id={user_id}&position={position}&k={keys}",

@@ -1,6 +1,6 @@
-//! Who may see old data: organization managers everything (except passwords and the
-//! personal notes of others), meeting admins the objects of their meetings and the users
-//! in them, everyone else nothing.
+//! The visibility rules of old data. Organization managers see everything except
+//! passwords and the personal notes of others. Meeting admins see the objects of their
+//! meetings and the users in them, and everyone else sees nothing.
 
 use crate::datastore::{Datastore, Value};
 use crate::models::{collections, Collection, FieldId, Id, Key};
@@ -186,8 +186,8 @@ impl HistoryRestricter {
 
     /// Checks whether the viewer is an admin of the meeting that `key`, a `meeting_id`,
     /// points to.
-    // NOTE: an object that did not exist at the position has no meeting and is hidden;
-    // the Go service failed the whole request in that case.
+    // NOTE: an object that did not exist at the position has no meeting, so it is hidden.
+    // The Go service failed the whole request in that case.
     fn meeting_of(&self, values: &HashMap<Key, Value>, key: Key) -> bool {
         decode::<Id>(values, key)
             .is_some_and(|meeting| self.access.admin_meetings.contains(&meeting))
@@ -215,7 +215,7 @@ impl Restricter for HistoryRestricter {
     }
 }
 
-/// The key of a field by name, or `None` when the collection has no such field.
+/// Looks up the key of a field by name; `None` when the collection has no such field.
 fn field_key(collection: Collection, field: &str, id: Id) -> Option<Key> {
     let field: FieldId = collection.field(field)?;
     Some(Key::new(field, id))

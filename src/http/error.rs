@@ -91,7 +91,7 @@ impl From<AutoupdateError> for ErrorResponse {
 
 impl From<HistoryError> for ErrorResponse {
     fn from(error: HistoryError) -> Self {
-        // The Go service answers these client errors with status 400 as well.
+        // The Go service returns these client errors with status 400 as well.
         let error_type = match &error {
             HistoryError::PositionNotFound { .. } => "invalid_request",
             HistoryError::InvalidFqid(_) => "invalid_input",
