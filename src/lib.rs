@@ -12,6 +12,7 @@ pub mod config;
 pub mod datastore;
 pub mod demo;
 pub mod generate;
+pub mod history;
 pub mod http;
 pub mod keysbuilder;
 pub mod messagebus;

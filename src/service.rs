@@ -5,6 +5,7 @@ use crate::auth::Auth;
 use crate::autoupdate::Autoupdate;
 use crate::config::Config;
 use crate::datastore::{Datastore, PostgresSource};
+use crate::history::History;
 use crate::http::{self, AppState};
 use crate::messagebus;
 use crate::restrict::RuleRestricter;
@@ -41,11 +42,12 @@ pub async fn run(
     };
     let source = PostgresSource::new(&config.postgres)?;
     let datastore = Arc::new(Datastore::with_max_keys(
-        Arc::new(source),
+        Arc::new(source.clone()),
         config.cache_max_keys,
     ));
     let restricter = Arc::new(RuleRestricter::new(datastore.clone()));
-    let autoupdate = Autoupdate::new(datastore, restricter);
+    let history = History::new(source, datastore.clone());
+    let autoupdate = Autoupdate::new(datastore, restricter).with_history(history);
 
     let auth = Auth::new(config.auth.clone());
 

@@ -97,18 +97,6 @@ async fn internal_route_needs_integer_user_id() {
     assert_eq!(answer.json(), json!({"organization/1/name": "Org"}));
 }
 
-#[tokio::test]
-async fn history_position_is_rejected() {
-    let service = service().await;
-    let url = format!(
-        "{}/system/autoupdate?k=organization/1/name&position=3",
-        service.url
-    );
-    let answer = send(reqwest::Method::GET, &url, None).await;
-    assert_eq!(answer.status, 400);
-    assert_eq!(answer.json()["error"]["type"], json!("invalid_request"));
-}
-
 /// Decodes a line of unpadded base64 that holds one zstd frame.
 fn decompress(line: &[u8]) -> serde_json::Value {
     use base64::Engine;

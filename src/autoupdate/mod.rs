@@ -12,6 +12,7 @@ pub use mailbox::{encode_message, Delta, Mailbox};
 pub use view::{Changes, Reader, ViewState};
 
 use crate::datastore::{Datastore, DatastoreError, Value};
+use crate::history::History;
 use crate::keysbuilder::{Request, TargetError};
 use crate::models::Key;
 use crate::projector::{self, Projector};
@@ -90,6 +91,8 @@ struct Shared {
 #[derive(Clone)]
 pub struct Autoupdate {
     shared: Arc<Shared>,
+    /// Old data for `position` requests; `None` where the source keeps no history.
+    history: Option<Arc<History>>,
 }
 
 impl Autoupdate {
@@ -109,7 +112,11 @@ impl Autoupdate {
             let weak = weak.clone();
             let publish: projector::Publish = Box::new(move |changes| {
                 if let Some(shared) = weak.upgrade() {
-                    Autoupdate { shared }.apply_update(&changes);
+                    Autoupdate {
+                        shared,
+                        history: None,
+                    }
+                    .apply_update(&changes);
                 }
             });
             Shared {
@@ -122,7 +129,20 @@ impl Autoupdate {
                 update_count: AtomicU64::new(0),
             }
         });
-        Autoupdate { shared }
+        Autoupdate {
+            shared,
+            history: None,
+        }
+    }
+
+    /// Adds the history that `position` requests and history information read.
+    pub fn with_history(mut self, history: History) -> Autoupdate {
+        self.history = Some(Arc::new(history));
+        self
+    }
+
+    pub fn history(&self) -> Option<&History> {
+        self.history.as_deref()
     }
 
     pub fn datastore(&self) -> &Arc<Datastore> {

@@ -8,6 +8,7 @@ pub mod schema;
 
 pub use json::{compact_json, validate_json};
 pub use memory::MemorySource;
+pub(crate) use postgres::error_chain as postgres_error_chain;
 pub use postgres::{PostgresConfig, PostgresSource};
 
 use crate::models::Key;

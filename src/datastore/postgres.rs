@@ -89,7 +89,7 @@ impl PostgresSource {
         Ok(())
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, DatastoreError> {
+    pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, DatastoreError> {
         self.pool.get().await.map_err(|err| {
             DatastoreError::Unavailable(format!("connect to PostgreSQL: {}", error_chain(&err)))
         })
@@ -171,7 +171,7 @@ async fn query_chunk(
 }
 
 /// An error with all its causes, such as "error connecting to server: Connection refused".
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

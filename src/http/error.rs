@@ -3,6 +3,7 @@
 
 use crate::auth::AuthError;
 use crate::autoupdate::AutoupdateError;
+use crate::history::HistoryError;
 use crate::keysbuilder::RequestError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -85,6 +86,20 @@ impl From<AutoupdateError> for ErrorResponse {
                 ErrorResponse::internal(&error)
             }
         }
+    }
+}
+
+impl From<HistoryError> for ErrorResponse {
+    fn from(error: HistoryError) -> Self {
+        // The Go service returns these client errors with status 400 as well.
+        let error_type = match &error {
+            HistoryError::PositionNotFound { .. } => "invalid_request",
+            HistoryError::InvalidFqid(_) => "invalid_input",
+            HistoryError::NotExist(_) => "not_exist",
+            HistoryError::PermissionDenied(_) => "permission_denied",
+            HistoryError::Autoupdate(error) => return error.clone().into(),
+        };
+        ErrorResponse::new(StatusCode::BAD_REQUEST, error_type, error.to_string())
     }
 }
 

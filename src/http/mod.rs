@@ -45,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/system/autoupdate", any(public_autoupdate))
         .route("/internal/autoupdate", any(internal_autoupdate))
         .route("/system/autoupdate/health", any(health))
+        .route(
+            "/system/autoupdate/history_information",
+            any(history_information),
+        )
         .fallback(not_found)
         .with_state(state)
 }
@@ -314,13 +318,11 @@ async fn handle_autoupdate(
             "Invalid request: only GET or POST requests are supported",
         ));
     }
-    if query.has("position") {
-        return Err(ErrorResponse::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "Invalid request: position is not supported by this version of the service",
-        ));
-    }
+    let position = if query.has("position") {
+        Some(parse_position(query.get("position"))?)
+    } else {
+        None
+    };
     let format = Format {
         compress: query.has("compress"),
     };
@@ -351,6 +353,18 @@ async fn handle_autoupdate(
     let long_polling = hash.is_some() || query.has("longpolling");
 
     let request = Arc::new(Request::parse(&body, query.get("k"))?);
+    if let Some(position) = position {
+        // A position implies `single`: old data does not change.
+        let history = state.autoupdate.history().ok_or_else(|| {
+            ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Invalid request: this datastore keeps no history",
+            )
+        })?;
+        let message = history.data(viewer, request, position).await?;
+        return Ok(stream_response(Body::from(format.encode(message))));
+    }
     if query.has("single") {
         let message = state.autoupdate.single(viewer, request).await?;
         return Ok(stream_response(Body::from(format.encode(message))));
@@ -376,6 +390,70 @@ async fn handle_autoupdate(
             session_end,
         },
     )))
+}
+
+/// Parses the `position` parameter: a positive integer.
+fn parse_position(raw: &str) -> Result<i32, ErrorResponse> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|position| *position > 0)
+        .ok_or_else(|| {
+            ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("Invalid request: position has to be a positive integer, not {raw:?}"),
+            )
+        })
+}
+
+/// `/system/autoupdate/history_information?fqid=collection/id`: the positions that
+/// changed one object, for users who may see its history.
+async fn history_information(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let user = match state.auth.authenticate(&headers).await {
+        Ok(user) => user,
+        Err(error) => return ErrorResponse::from(error).into_response(),
+    };
+    let viewer = Viewer {
+        user_id: user.user_id,
+    };
+    let query = Query::parse(query);
+    let fqid = query.get("fqid");
+    let result = if fqid.is_empty() {
+        Err(ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request: history information needs the parameter fqid, such as fqid=motion/42",
+        ))
+    } else {
+        match state.autoupdate.history() {
+            Some(history) => history
+                .information(viewer, fqid)
+                .await
+                .map_err(ErrorResponse::from),
+            None => Err(ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Invalid request: this datastore keeps no history",
+            )),
+        }
+    };
+    let mut response = match result {
+        Ok(body) => {
+            let mut response = Response::new(Body::from(body));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(error) => error.into_response(),
+    };
+    add_new_token(&mut response, &user);
+    response
 }
 
 /// Answers a long polling request once: with every value the hash state says the client
