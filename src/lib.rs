@@ -19,3 +19,4 @@ pub mod models;
 pub mod projector;
 pub mod restrict;
 pub mod service;
+pub mod vote;

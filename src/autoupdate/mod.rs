@@ -16,6 +16,7 @@ use crate::keysbuilder::{Request, TargetError};
 use crate::models::Key;
 use crate::projector::{self, Projector};
 use crate::restrict::{RestrictError, Restricter, Viewer};
+use crate::vote::VoteState;
 use bytes::Bytes;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, RwLock};
@@ -75,6 +76,8 @@ struct Shared {
     datastore: Arc<Datastore>,
     projector: Projector,
     restricter: Arc<dyn Restricter>,
+    /// The vote service's `poll/has_voted_user_ids`, filled by `vote::run`.
+    votes: VoteState,
     views: Mutex<HashMap<ViewKey, Arc<View>>>,
     /// The views that contain each key.
     watchers: RwLock<HashMap<Key, SmallVec<[Arc<View>; 1]>>>,
@@ -114,6 +117,7 @@ impl Autoupdate {
                 projector: Projector::with_wait(datastore.clone(), publish, slide_wait),
                 datastore,
                 restricter,
+                votes: VoteState::default(),
                 views: Mutex::new(HashMap::new()),
                 watchers: RwLock::new(HashMap::new()),
                 next_view_id: AtomicU64::new(1),
@@ -129,6 +133,12 @@ impl Autoupdate {
 
     pub fn projector(&self) -> &Projector {
         &self.shared.projector
+    }
+
+    /// Returns the state of `poll/has_voted_user_ids`. It stays empty unless `vote::run`
+    /// follows the vote service.
+    pub fn votes(&self) -> &VoteState {
+        &self.shared.votes
     }
 
     /// Empties the datastore cache and computes every projector slide again, for when
@@ -286,6 +296,7 @@ impl Autoupdate {
             datastore: &self.shared.datastore,
             restricter: self.shared.restricter.as_ref(),
             projector: Some(&self.shared.projector),
+            votes: Some(&self.shared.votes),
         }
     }
 
