@@ -26,6 +26,7 @@ fn benchmarks(c: &mut Criterion) {
         datastore: &datastore,
         restricter: &restricter,
         projector: None,
+        votes: None,
     };
 
     c.bench_function("parse motion list request", |b| {
@@ -77,6 +78,7 @@ fn benchmarks(c: &mut Criterion) {
         datastore: &datastore,
         restricter: &rules,
         projector: None,
+        votes: None,
     };
     let delegate = Viewer {
         user_id: delegate_id(&export),

@@ -96,6 +96,26 @@ pub const VARIABLES: &[Variable] = &[
         help: "File with the key that signs refresh tokens (the `refreshId` cookie). With OPENSLIDES_DEVELOPMENT and no file, the development key `auth-dev-cookie-key` is used.",
     },
     Variable {
+        name: "VOTE_PROTOCOL",
+        default: "http",
+        help: "Protocol of the vote service, which streams the field `poll/has_voted_user_ids`.",
+    },
+    Variable {
+        name: "VOTE_HOST",
+        default: "localhost",
+        help: "Host of the vote service.",
+    },
+    Variable {
+        name: "VOTE_PORT",
+        default: "9013",
+        help: "Port of the vote service.",
+    },
+    Variable {
+        name: "OPENSLIDES_PUBLIC_ACCESS_ONLY",
+        default: "false",
+        help: "Serve only public access: the service does not connect to the vote service, so `poll/has_voted_user_ids` has no value.",
+    },
+    Variable {
         name: "CERT_FILE",
         default: "",
         help: "PEM file with the TLS certificate chain. With KEY_FILE the service serves HTTPS with HTTP/2; without both it serves plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge).",
@@ -178,6 +198,10 @@ pub struct Config {
     pub postgres: PostgresConfig,
     pub development: bool,
     pub auth: AuthSettings,
+    /// The vote service's base URL, such as `http://localhost:9013`.
+    pub vote_url: String,
+    /// With public access only, the service makes no connection to the vote service.
+    pub public_access_only: bool,
     pub cache_reset: Duration,
     pub cache_max_keys: usize,
     /// How long a stream may stay silent; zero turns the empty messages off.
@@ -209,6 +233,13 @@ impl Config {
             postgres,
             development,
             auth: reader.auth_settings(development)?,
+            vote_url: format!(
+                "{}://{}:{}",
+                reader.text("VOTE_PROTOCOL"),
+                reader.text("VOTE_HOST"),
+                reader.port("VOTE_PORT")?
+            ),
+            public_access_only: reader.bool("OPENSLIDES_PUBLIC_ACCESS_ONLY")?,
             cache_reset: reader.interval("CACHE_RESET")?,
             cache_max_keys: reader
                 .text("CACHE_MAX_KEYS")
@@ -440,6 +471,8 @@ mod tests {
         assert_eq!(config.cache_reset, Duration::from_secs(24 * 3600));
         assert!(!config.auth.fake);
         assert_eq!(config.auth.service_url, "http://localhost:9004");
+        assert_eq!(config.vote_url, "http://localhost:9013");
+        assert!(!config.public_access_only);
     }
 
     #[test]
@@ -527,6 +560,8 @@ mod tests {
         let dev = ("OPENSLIDES_DEVELOPMENT", "true");
         assert!(config(&[dev, ("AUTOUPDATE_PORT", "abc")]).is_err());
         assert!(config(&[dev, ("AUTH_FAKE", "yes")]).is_err());
+        assert!(config(&[dev, ("VOTE_PORT", "x")]).is_err());
+        assert!(config(&[dev, ("OPENSLIDES_PUBLIC_ACCESS_ONLY", "yes")]).is_err());
         let error = config(&[dev, ("CACHE_RESET", "10x")]).unwrap_err();
         assert!(error.to_string().contains("CACHE_RESET"), "{error}");
         assert!(config(&[dev, ("CACHE_RESET", "1ns")]).is_err());

@@ -20,3 +20,4 @@ pub mod models;
 pub mod projector;
 pub mod restrict;
 pub mod service;
+pub mod vote;

@@ -9,6 +9,7 @@ use crate::history::History;
 use crate::http::{self, AppState};
 use crate::messagebus;
 use crate::restrict::RuleRestricter;
+use crate::vote;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,14 @@ pub async fn run(
         tokio::spawn(messagebus::run(config.redis.clone(), autoupdate.clone())),
         spawn_cache_reset(autoupdate.clone(), config.cache_reset),
     ];
+    if config.public_access_only {
+        tracing::info!("public access only: no connection to the vote service");
+    } else {
+        background.push(tokio::spawn(vote::run(
+            config.vote_url.clone(),
+            autoupdate.clone(),
+        )));
+    }
     if !auth.is_fake() {
         background.extend(spawn_logout_reader(config.redis.clone(), &auth));
     }

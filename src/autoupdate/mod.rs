@@ -17,6 +17,7 @@ use crate::keysbuilder::{Request, TargetError};
 use crate::models::Key;
 use crate::projector::{self, Projector};
 use crate::restrict::{RestrictError, Restricter, Viewer};
+use crate::vote::VoteState;
 use bytes::Bytes;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, RwLock};
@@ -78,6 +79,8 @@ struct Shared {
     datastore: Arc<Datastore>,
     projector: Projector,
     restricter: Arc<dyn Restricter>,
+    /// The vote service's `poll/has_voted_user_ids`, filled by `vote::run`.
+    votes: VoteState,
     views: Mutex<HashMap<ViewKey, Arc<View>>>,
     /// The views that contain each key.
     watchers: RwLock<HashMap<Key, SmallVec<[Arc<View>; 1]>>>,
@@ -123,6 +126,7 @@ impl Autoupdate {
                 projector: Projector::with_wait(datastore.clone(), publish, slide_wait),
                 datastore,
                 restricter,
+                votes: VoteState::default(),
                 views: Mutex::new(HashMap::new()),
                 watchers: RwLock::new(HashMap::new()),
                 next_view_id: AtomicU64::new(1),
@@ -151,6 +155,12 @@ impl Autoupdate {
 
     pub fn projector(&self) -> &Projector {
         &self.shared.projector
+    }
+
+    /// Returns the state of `poll/has_voted_user_ids`. It stays empty unless `vote::run`
+    /// follows the vote service.
+    pub fn votes(&self) -> &VoteState {
+        &self.shared.votes
     }
 
     /// Empties the datastore cache, computes every projector slide again and reads every
@@ -316,6 +326,7 @@ impl Autoupdate {
             datastore: &self.shared.datastore,
             restricter: self.shared.restricter.as_ref(),
             projector: Some(&self.shared.projector),
+            votes: Some(&self.shared.votes),
         }
     }
 

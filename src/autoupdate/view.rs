@@ -13,6 +13,7 @@ use crate::keysbuilder::{FieldSetId, Request};
 use crate::models::{Fqid, Key};
 use crate::projector::{self, Projector};
 use crate::restrict::{CollectionMode, Dependencies, Restricter, RuleRestricter, Viewer};
+use crate::vote::{self, VoteState};
 use hashbrown::{HashMap, HashSet};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -90,8 +91,10 @@ impl Txn {
 pub struct Reader<'a> {
     pub datastore: &'a Datastore,
     pub restricter: &'a dyn Restricter,
-    /// Computes `projection/content`; without it that field has no value.
+    /// Computes `projection/content`. Without it, that field is read from the datastore.
     pub projector: Option<&'a Projector>,
+    /// The source of `poll/has_voted_user_ids`. Without it, that field has no value.
+    pub votes: Option<&'a VoteState>,
 }
 
 impl Reader<'_> {
@@ -100,26 +103,43 @@ impl Reader<'_> {
         viewer: Viewer,
         keys: &[Key],
     ) -> Result<(Vec<(Key, Value)>, Dependencies), AutoupdateError> {
-        let mut pairs: Vec<(Key, Value)> = match self.projector {
-            Some(projector) if keys.iter().any(|key| projector::is_content(*key)) => {
-                let (contents, stored): (Vec<Key>, Vec<Key>) =
-                    keys.iter().partition(|key| projector::is_content(**key));
-                let values = self.datastore.get(&stored).await?;
-                let ids: Vec<_> = contents.iter().map(|key| key.id()).collect();
-                let computed = projector.get(&ids).await;
-                stored
-                    .into_iter()
-                    .zip(values)
-                    .chain(contents.into_iter().zip(computed))
-                    .collect()
-            }
-            _ => {
-                let values = self.datastore.get(keys).await?;
-                keys.iter().copied().zip(values).collect()
-            }
-        };
+        let mut pairs = self.read_unrestricted(keys).await?;
         let dependencies = self.restricter.restrict(viewer, &mut pairs).await?;
         Ok((pairs, dependencies))
+    }
+
+    /// Reads stored keys from the datastore and calculated keys from their own source:
+    /// `projection/content` from the projector (from the datastore without one) and
+    /// `poll/has_voted_user_ids` from the vote service's state.
+    async fn read_unrestricted(&self, keys: &[Key]) -> Result<Vec<(Key, Value)>, AutoupdateError> {
+        let is_calculated = |key: Key| {
+            (self.projector.is_some() && projector::is_content(key)) || vote::is_has_voted(key)
+        };
+        if !keys.iter().any(|key| is_calculated(*key)) {
+            let values = self.datastore.get(keys).await?;
+            return Ok(keys.iter().copied().zip(values).collect());
+        }
+
+        let (calculated, stored): (Vec<Key>, Vec<Key>) =
+            keys.iter().partition(|key| is_calculated(**key));
+        let (contents, voted): (Vec<Key>, Vec<Key>) = calculated
+            .into_iter()
+            .partition(|key| projector::is_content(*key));
+        let values = self.datastore.get(&stored).await?;
+        let mut pairs: Vec<(Key, Value)> = stored.into_iter().zip(values).collect();
+
+        if let Some(projector) = self.projector.filter(|_| !contents.is_empty()) {
+            let ids: Vec<_> = contents.iter().map(|key| key.id()).collect();
+            let values = projector.get(&ids).await;
+            pairs.extend(contents.into_iter().zip(values));
+        }
+
+        let poll_ids: Vec<_> = voted.iter().map(|key| key.id()).collect();
+        match self.votes {
+            Some(votes) => pairs.extend(voted.into_iter().zip(votes.get(&poll_ids))),
+            None => pairs.extend(voted.into_iter().map(|key| (key, None))),
+        }
+        Ok(pairs)
     }
 }
 

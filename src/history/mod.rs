@@ -87,6 +87,7 @@ impl History {
             datastore: &old,
             restricter: &restricter,
             projector: None,
+            votes: None,
         };
         let mut state = ViewState::new(request, viewer);
         let changes = state.resolve(&reader, &mut |_| {}).await?;

@@ -139,7 +139,6 @@ fn gap(info: &StreamInfo, last: EntryId) -> Gap {
     }
 }
 
-
 /// Reads a stream and calls `on_entry` for each entry in order. Runs until the task is
 /// dropped; after an error it reconnects with a growing delay and continues after the
 /// last entry it read, so no entry is lost while the stream still contains it.

@@ -349,6 +349,10 @@ impl TestService {
             ("DATABASE_NAME", db.name.clone()),
             ("MESSAGE_BUS_HOST", "127.0.0.1".to_string()),
             ("MESSAGE_BUS_PORT", redis.port.to_string()),
+            // A port nothing listens on, so that the service's vote reader never reaches
+            // a vote service outside the test. Tests of the vote reader set their own.
+            ("VOTE_HOST", "127.0.0.1".to_string()),
+            ("VOTE_PORT", free_port().to_string()),
             (
                 "AUTH_TOKEN_KEY_FILE",
                 "/nonexistent/auth_token_key".to_string(),
