@@ -15,6 +15,7 @@ pub mod generate;
 pub mod http;
 pub mod keysbuilder;
 pub mod messagebus;
+pub mod metric;
 pub mod models;
 pub mod projector;
 pub mod restrict;

@@ -187,7 +187,10 @@ mod tests {
         let error = super::title_information(&mut fetch(&store), fqid, "", 1)
             .await
             .unwrap_err();
-        assert!(error.to_string().contains("mediafile/5/mediafile_id"), "{error}");
+        assert!(
+            error.to_string().contains("mediafile/5/mediafile_id"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
