@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -309,7 +310,8 @@ pub fn free_port() -> u16 {
 pub struct TestService {
     pub url: String,
     pub db: TestDb,
-    pub redis: TestRedis,
+    /// The service's Redis; services started with `start_on_redis` share one.
+    pub redis: Arc<TestRedis>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -324,7 +326,16 @@ impl TestService {
     /// Starts the service with additional environment variables. Without AUTH_FAKE it
     /// authenticates with the development keys.
     pub async fn start_with_env(db: TestDb, extra: &[(&str, String)]) -> TestService {
-        let redis = TestRedis::start().await;
+        let redis = Arc::new(TestRedis::start().await);
+        TestService::start_on_redis(db, redis, extra).await
+    }
+
+    /// Like `start_with_env`, on a given Redis server, which several services may share.
+    pub async fn start_on_redis(
+        db: TestDb,
+        redis: Arc<TestRedis>,
+        extra: &[(&str, String)],
+    ) -> TestService {
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("OPENSLIDES_DEVELOPMENT", "true".to_string()),
             ("DATABASE_HOST", db.host.clone()),
@@ -367,6 +378,7 @@ impl TestService {
     }
 
     /// Waits until the service blocks in XREAD, so that entries added afterwards reach it.
+    /// On a shared Redis, another service's reader may satisfy this check.
     async fn wait_for_message_bus(&self) {
         for _ in 0..200 {
             let mut connection = self.redis.connection().await.unwrap();
