@@ -123,7 +123,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "CONCURENT_WORKER",
         default: "0",
-        help: "The maximum number of connections that compute their first answer at the same time; 0 means the number of CPU cores. Admins of a meeting are not bound. The spelling is the Go service's.",
+        help: "The maximum number of connections that compute their first message at the same time; 0 means the number of CPU cores. Admins of a meeting are not bound. The spelling is the Go service's.",
     },
     Variable {
         name: "METRIC_INTERVAL",
@@ -210,7 +210,7 @@ pub struct Config {
     /// PEM certificate chain and key for HTTPS; both or neither are set.
     pub cert_file: Option<String>,
     pub key_file: Option<String>,
-    /// The maximum number of first answers computed at the same time; 0 means one per
+    /// The maximum number of first messages computed at the same time; 0 means one per
     /// CPU core.
     pub concurrent_workers: usize,
     /// How often the metric line is logged; zero turns it off.

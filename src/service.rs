@@ -86,7 +86,7 @@ pub async fn run(
 }
 
 /// Serves HTTP with the given core until `shutdown` completes. Connections are counted
-/// in this instance only, and first answers are bounded to one per CPU core.
+/// in this instance only, and first messages are bounded to one per CPU core.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     autoupdate: Autoupdate,

@@ -1,5 +1,5 @@
 //! `connection_count`: open connections per user, summed over instances that share one
-//! Redis, who may see them, and the bound on concurrent first answers.
+//! Redis, who may see them, and the bound on concurrent first messages.
 
 mod support;
 
@@ -27,8 +27,8 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// The authentication headers of a user, signed with the development keys; none for
-/// public access (user 0).
+/// Returns the authentication headers of a user, signed with the development keys.
+/// Public access (user 0) has none.
 fn credentials(user_id: u64) -> Vec<(&'static str, String)> {
     if user_id == 0 {
         return Vec::new();
@@ -120,7 +120,7 @@ async fn connection_count(service: &TestService, user_id: u64) -> (u16, Value) {
 }
 
 /// Polls the organization manager's view of the count on `service` until it equals
-/// `expected`; fails after five seconds with the last answer.
+/// `expected`; fails after five seconds with the last response.
 async fn wait_for_count(service: &TestService, expected: Value) {
     let mut last = Value::Null;
     for _ in 0..50 {
@@ -269,7 +269,7 @@ async fn service_path_serves_count() {
 }
 
 /// Sends a long polling request with the state `hash` as the user; without a hash the
-/// answer comes at once.
+/// response comes at once.
 fn long_poll(service: &TestService, user_id: u64, hash: Option<&str>) -> reqwest::RequestBuilder {
     let request_body = r#"[{"ids": [1], "collection": "organization", "fields": {"name": null}}]"#;
     let mut request = match hash {
@@ -297,7 +297,7 @@ fn long_poll(service: &TestService, user_id: u64, hash: Option<&str>) -> reqwest
     request
 }
 
-/// Returns the `hash` part of a long polling answer.
+/// Returns the `hash` part of a long polling response.
 async fn hash_of(response: reqwest::Response) -> String {
     let content_type = response.headers()["content-type"]
         .to_str()
@@ -310,7 +310,7 @@ async fn hash_of(response: reqwest::Response) -> String {
             return field.text().await.unwrap();
         }
     }
-    panic!("long polling answer without a hash part");
+    panic!("long polling response without a hash part");
 }
 
 #[tokio::test]
@@ -464,7 +464,7 @@ async fn one_worker_serves_many_connections() {
     let redis = Arc::new(TestRedis::start().await);
     let service = start(&redis, &[("CONCURENT_WORKER", "1".to_string())]).await;
 
-    // Different requests, so that each connection computes its own first answer.
+    // Different requests, so that each connection computes its own first message.
     let keys = [
         "organization/1/name",
         "user/3/username",
@@ -490,7 +490,7 @@ async fn one_worker_serves_many_connections() {
         assert!(first.get(*key).is_some(), "{key}: {first}");
     }
 
-    // A long polling request gets its first answer too, after the streams.
+    // A long polling request gets its first message too, after the streams.
     let poll = long_poll(&service, MEMBER, None).send().await.unwrap();
     assert_eq!(poll.status().as_u16(), 200);
 }

@@ -1,13 +1,13 @@
-//! A bound on how many connections compute their first answer at the same time, so
-//! that many clients connecting at once (after a restart, say) share the CPU instead of
-//! all waiting for the last answer.
+//! A bound on how many connections compute their first message at the same time, so
+//! that when many clients connect at once, such as after a restart, the first of them
+//! get their data soon instead of all progressing slowly together.
 
 use crate::datastore::Datastore;
 use crate::restrict::{meeting_admin, RestrictError};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The permits for first answers. Cheap to clone.
+/// The permits for first messages. Cheap to clone.
 #[derive(Clone)]
 pub struct WorkPool {
     permits: Arc<Semaphore>,
@@ -15,7 +15,7 @@ pub struct WorkPool {
 }
 
 impl WorkPool {
-    /// A pool of `size` permits; 0 means one per CPU core.
+    /// Creates a pool of `size` permits, or of one per CPU core when `size` is 0.
     pub fn new(size: usize) -> WorkPool {
         let size = if size == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
@@ -33,9 +33,9 @@ impl WorkPool {
         self.size
     }
 
-    /// Waits for a permit for one first answer of `user_id`, to be held until the
-    /// answer is computed. Admins of a meeting get `None` at once and skip the bound, as
-    /// in the Go service, so that they can still act when many members connect.
+    /// Waits for a permit to compute one first message for `user_id`, to be held until
+    /// the message is computed. Admins of a meeting get `None` at once and skip the
+    /// bound, as in the Go service.
     pub async fn enter(
         &self,
         datastore: Arc<Datastore>,

@@ -36,7 +36,7 @@ pub struct AppState {
     pub heartbeat: Duration,
     /// The open connections of `/system/autoupdate` per user.
     pub connections: ConnectionCounter,
-    /// The bound on first answers computed at the same time.
+    /// The bound on first messages computed at the same time.
     pub pool: WorkPool,
 }
 
@@ -341,11 +341,11 @@ async fn internal_autoupdate(
 /// Ends a stream when it turns true: the user's session was logged out.
 type SessionEnd = Option<watch::Receiver<bool>>;
 
-/// Who sends an autoupdate request, and what lives as long as its answer.
+/// The sender of an autoupdate request, and what lives as long as its response.
 struct Requester {
     viewer: Viewer,
     session_end: SessionEnd,
-    /// Counts the request as an open connection until the answer ends. The internal
+    /// Counts the request as an open connection until the response ends. The internal
     /// route is not counted, as in the Go service.
     count: Option<CountGuard>,
 }
@@ -463,7 +463,7 @@ async fn handle_autoupdate(
     )))
 }
 
-/// Waits until the user may compute a first answer; see `WorkPool::enter`.
+/// Waits until the user may compute a first message; see `WorkPool::enter`.
 async fn enter_pool(
     state: &AppState,
     viewer: Viewer,

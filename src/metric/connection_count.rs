@@ -31,7 +31,7 @@ pub enum ConnectionKind {
 impl ConnectionKind {
     pub const ALL: [ConnectionKind; 2] = [ConnectionKind::Stream, ConnectionKind::LongPolling];
 
-    /// The name in the Redis keys and the prefix of the metric names.
+    /// Returns the name used in the Redis keys and as the prefix of the metric names.
     pub fn name(self) -> &'static str {
         match self {
             ConnectionKind::Stream => "connections_stream",
@@ -60,13 +60,13 @@ struct Inner {
 }
 
 impl ConnectionCounter {
-    /// A counter that keeps its counts in this instance only.
+    /// Creates a counter that keeps its counts in this instance only.
     pub fn local() -> ConnectionCounter {
         ConnectionCounter::new(None)
     }
 
-    /// A counter that shares its counts through Redis. Entries older than
-    /// `2 * save_interval` are ignored; `spawn_saver` saves the counts.
+    /// Creates a counter that shares its counts through Redis, where `spawn_saver` saves
+    /// them. Saves of other instances older than `2 * save_interval` are ignored.
     pub fn with_redis(redis: RedisConfig, save_interval: Duration) -> ConnectionCounter {
         ConnectionCounter::new(Some(RedisStore {
             redis,
@@ -90,7 +90,7 @@ impl ConnectionCounter {
         self.inner.store.is_some()
     }
 
-    /// The id under which this instance saves its counts, when it uses Redis.
+    /// Returns the id under which this instance saves its counts, when it uses Redis.
     pub fn instance_id(&self) -> Option<&str> {
         self.inner.store.as_ref().map(|s| s.instance_id.as_str())
     }
@@ -149,7 +149,7 @@ impl ConnectionCounter {
         Some(tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            // Failures in a row; an outage logs once, then every 20th failure.
+            // Failures in a row. An outage logs once, then every 20th failure.
             let mut failures = 0u32;
             loop {
                 ticker.tick().await;
@@ -198,8 +198,8 @@ impl RedisStore {
         format!("metric-{}-timestamp", kind.name())
     }
 
-    /// Runs a command on the shared connection; a failed command drops the connection,
-    /// so the next one connects again.
+    /// Runs a command on the shared connection. A failed command drops the connection,
+    /// so that the next command connects again.
     async fn query<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> redis::RedisResult<T> {
         let mut slot = self.connection.lock().await;
         let mut connection = match slot.as_ref() {

@@ -1,6 +1,6 @@
 //! Meeting administration outside the restriction rules: which meetings a user
 //! administers, and which users belong to a set of meetings. The connection count and
-//! the bound on concurrent first answers use them.
+//! the bound on concurrent first messages use them.
 
 use super::context::Context;
 use super::permission::OrganizationManagementLevel;
