@@ -494,3 +494,45 @@ async fn one_worker_serves_many_connections() {
     let poll = long_poll(&service, MEMBER, None).send().await.unwrap();
     assert_eq!(poll.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn metric_sums_instances_through_redis() {
+    use openslides_autoupdate::datastore::{Datastore, MemorySource};
+    use openslides_autoupdate::messagebus::RedisConfig;
+    use openslides_autoupdate::metric::{gather, ConnectionCounter, ConnectionKind};
+
+    let redis = TestRedis::start().await;
+    let config = RedisConfig {
+        host: "127.0.0.1".to_string(),
+        port: redis.port,
+    };
+    let this = ConnectionCounter::with_redis(config.clone(), Duration::from_secs(60));
+    let other = ConnectionCounter::with_redis(config, Duration::from_secs(60));
+    let _this_streams = [
+        this.open(ConnectionKind::Stream, 1),
+        this.open(ConnectionKind::Stream, 1),
+    ];
+    let _other_connections = [
+        other.open(ConnectionKind::Stream, 0),
+        other.open(ConnectionKind::Stream, 3),
+        other.open(ConnectionKind::LongPolling, 3),
+    ];
+    other.save().await.unwrap();
+
+    let datastore = Datastore::new(Arc::new(MemorySource::default()));
+    let values = gather(&this, &datastore).await;
+    let expected = [
+        ("connections_stream_current_connections", 4),
+        ("connections_stream_current_connections_local", 2),
+        ("connections_stream_connected_users_current", 3),
+        ("connections_stream_connected_users_current_local", 1),
+        ("connections_stream_connected_connections_public_access", 1),
+        ("connections_stream_connected_users_average_connections", 1),
+        ("connections_longpolling_current_connections", 1),
+        ("connections_longpolling_current_connections_local", 0),
+        ("connections_longpolling_connected_users_total", 1),
+    ];
+    for (name, value) in expected {
+        assert_eq!(values[name], value, "{name} in {values:?}");
+    }
+}
