@@ -113,7 +113,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "OPENSLIDES_PUBLIC_ACCESS_ONLY",
         default: "false",
-        help: "Serve only public access: the service does not connect to the vote service, so `poll/has_voted_user_ids` has no value.",
+        help: "Run for public access only: the service does not connect to the vote service, so `poll/has_voted_user_ids` has no value, and writes nothing to Redis, so the connection count covers this instance only.",
     },
     Variable {
         name: "CERT_FILE",
@@ -139,6 +139,26 @@ pub const VARIABLES: &[Variable] = &[
         name: "CACHE_RESET",
         default: "24h",
         help: "How often the cache of datastore values is emptied and every open stream is read again from the datastore (sending only what differs), as seconds or a duration such as `90m`; 0 turns it off.",
+    },
+    Variable {
+        name: "CONCURENT_WORKER",
+        default: "0",
+        help: "The maximum number of connections that compute their first message at the same time; 0 means the number of CPU cores. Admins of a meeting are not bound. The spelling is the Go service's.",
+    },
+    Variable {
+        name: "METRIC_INTERVAL",
+        default: "5m",
+        help: "How often the service logs its metric line (open connections, cache size, runtime tasks); 0 turns it off.",
+    },
+    Variable {
+        name: "METRIC_SAVE_INTERVAL",
+        default: "5m",
+        help: "How often the service saves its connection count to Redis, at least one second. Counts of instances that did not save within twice this interval are ignored.",
+    },
+    Variable {
+        name: "DISABLE_CONNECTION_COUNT",
+        default: "false",
+        help: "Do not save the connection count to Redis; `connection_count` and the metric then show the connections of this instance only.",
     },
 ];
 
@@ -209,6 +229,15 @@ pub struct Config {
     /// PEM certificate chain and key for HTTPS; both or neither are set.
     pub cert_file: Option<String>,
     pub key_file: Option<String>,
+    /// The maximum number of first messages computed at the same time; 0 means one per
+    /// CPU core.
+    pub concurrent_workers: usize,
+    /// How often the metric line is logged; zero turns it off.
+    pub metric_interval: Duration,
+    /// How often the connection count is saved to Redis.
+    pub metric_save_interval: Duration,
+    /// Whether the connection count is shared through Redis.
+    pub count_in_redis: bool,
 }
 
 impl Config {
@@ -222,6 +251,7 @@ impl Config {
         let reader = Reader { lookup: &lookup };
         let development = reader.bool("OPENSLIDES_DEVELOPMENT")?;
         let postgres = reader.postgres(development)?;
+        let public_access_only = reader.bool("OPENSLIDES_PUBLIC_ACCESS_ONLY")?;
 
         Ok(Config {
             host: reader.text("AUTOUPDATE_HOST"),
@@ -239,7 +269,6 @@ impl Config {
                 reader.text("VOTE_HOST"),
                 reader.port("VOTE_PORT")?
             ),
-            public_access_only: reader.bool("OPENSLIDES_PUBLIC_ACCESS_ONLY")?,
             cache_reset: reader.interval("CACHE_RESET")?,
             cache_max_keys: reader
                 .text("CACHE_MAX_KEYS")
@@ -248,6 +277,16 @@ impl Config {
             heartbeat: reader.duration("OPENSLIDES_HEARTBEAT_INTERVAL")?,
             cert_file: reader.optional("CERT_FILE"),
             key_file: reader.optional("KEY_FILE"),
+            concurrent_workers: reader.text("CONCURENT_WORKER").parse().map_err(|_| {
+                reader.invalid(
+                    "CONCURENT_WORKER",
+                    "expected a number of connections, 0 for one per CPU core",
+                )
+            })?,
+            metric_interval: reader.interval("METRIC_INTERVAL")?,
+            metric_save_interval: reader.save_interval("METRIC_SAVE_INTERVAL")?,
+            count_in_redis: !reader.bool("DISABLE_CONNECTION_COUNT")? && !public_access_only,
+            public_access_only,
         })
         .and_then(|config| match (&config.cert_file, &config.key_file) {
             (Some(_), None) => {
@@ -395,6 +434,15 @@ impl Reader<'_> {
         }
         Ok(duration)
     }
+
+    /// Reads a duration of at least one second.
+    fn save_interval(&self, name: &str) -> Result<Duration, ConfigError> {
+        let duration = self.duration(name)?;
+        if duration < Duration::from_secs(1) {
+            return Err(self.invalid(name, "expected at least one second"));
+        }
+        Ok(duration)
+    }
 }
 
 /// Parses a boolean the way Go's `strconv.ParseBool` does.
@@ -472,7 +520,27 @@ mod tests {
         assert!(!config.auth.fake);
         assert_eq!(config.auth.service_url, "http://localhost:9004");
         assert_eq!(config.vote_url, "http://localhost:9013");
+        assert_eq!(config.concurrent_workers, 0);
+        assert_eq!(config.metric_interval, Duration::from_secs(300));
+        assert_eq!(config.metric_save_interval, Duration::from_secs(300));
+        assert!(config.count_in_redis);
         assert!(!config.public_access_only);
+    }
+
+    #[test]
+    fn config_connection_count_settings() {
+        let dev = ("OPENSLIDES_DEVELOPMENT", "true");
+        let disabled = config(&[dev, ("DISABLE_CONNECTION_COUNT", "true")]).unwrap();
+        assert!(!disabled.count_in_redis);
+        let public = config(&[dev, ("OPENSLIDES_PUBLIC_ACCESS_ONLY", "true")]).unwrap();
+        assert!(!public.count_in_redis);
+        assert!(public.public_access_only);
+        assert!(config(&[dev, ("METRIC_SAVE_INTERVAL", "0")]).is_err());
+        assert!(config(&[dev, ("CONCURENT_WORKER", "-1")]).is_err());
+        let metric_off = config(&[dev, ("METRIC_INTERVAL", "0")]).unwrap();
+        assert!(metric_off.metric_interval.is_zero());
+        let workers = config(&[dev, ("CONCURENT_WORKER", "3")]).unwrap();
+        assert_eq!(workers.concurrent_workers, 3);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod history;
 pub mod http;
 pub mod keysbuilder;
 pub mod messagebus;
+pub mod metric;
 pub mod models;
 pub mod projector;
 pub mod restrict;

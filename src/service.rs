@@ -2,12 +2,13 @@
 //! HTTP server, until shutdown.
 
 use crate::auth::Auth;
-use crate::autoupdate::Autoupdate;
+use crate::autoupdate::{Autoupdate, WorkPool};
 use crate::config::Config;
 use crate::datastore::{Datastore, PostgresSource};
 use crate::history::History;
 use crate::http::{self, AppState};
 use crate::messagebus;
+use crate::metric::{self, ConnectionCounter};
 use crate::restrict::RuleRestricter;
 use crate::vote;
 use std::future::Future;
@@ -68,14 +69,35 @@ pub async fn run(
         background.extend(spawn_logout_reader(config.redis.clone(), &auth));
     }
 
-    let result = serve(listener, autoupdate, auth, config.heartbeat, tls, shutdown).await;
+    let connections = if config.count_in_redis {
+        ConnectionCounter::with_redis(config.redis.clone(), config.metric_save_interval)
+    } else {
+        ConnectionCounter::local()
+    };
+    background.extend(connections.spawn_saver(config.metric_save_interval));
+    if !config.metric_interval.is_zero() {
+        background.push(metric::spawn_metric_log(
+            connections.clone(),
+            autoupdate.datastore().clone(),
+            config.metric_interval,
+        ));
+    }
+
+    let options = ServeOptions {
+        heartbeat: config.heartbeat,
+        tls,
+        connections,
+        pool: WorkPool::new(config.concurrent_workers),
+    };
+    let result = serve_with(listener, autoupdate, auth, options, shutdown).await;
     for task in background {
         task.abort();
     }
     result
 }
 
-/// Serves HTTP with the given core until `shutdown` completes.
+/// Serves HTTP with the given core until `shutdown` completes. Connections are counted
+/// in this instance only, and first messages are bounded to one per CPU core.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     autoupdate: Autoupdate,
@@ -84,12 +106,46 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServiceError> {
+    let options = ServeOptions {
+        heartbeat,
+        tls,
+        connections: ConnectionCounter::local(),
+        pool: WorkPool::new(0),
+    };
+    serve_with(listener, autoupdate, auth, options, shutdown).await
+}
+
+/// The HTTP settings besides the core and authentication.
+pub struct ServeOptions {
+    /// How long a stream may stay silent before it gets an empty message; zero never.
+    pub heartbeat: Duration,
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub connections: ConnectionCounter,
+    pub pool: WorkPool,
+}
+
+/// Serves HTTP with the given core and options until `shutdown` completes.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    autoupdate: Autoupdate,
+    auth: Auth,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServiceError> {
+    let ServeOptions {
+        heartbeat,
+        tls,
+        connections,
+        pool,
+    } = options;
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState {
         autoupdate,
         auth,
         shutdown: stop_rx.clone(),
         heartbeat,
+        connections,
+        pool,
     };
     if let Ok(address) = listener.local_addr() {
         let scheme = if tls.is_some() { "https" } else { "http" };

@@ -42,7 +42,7 @@ async fn next_within_ten_seconds(stream: &mut Stream) -> serde_json::Value {
 
 #[tokio::test]
 async fn redis_restarted_empty_reads_the_datastore_again() {
-    let mut service = service().await;
+    let service = service().await;
     let mut stream = open(&service).await;
 
     service.redis.kill();

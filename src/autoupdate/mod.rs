@@ -6,9 +6,11 @@
 //! delta -> the mailbox of every subscriber.
 
 mod mailbox;
+mod pool;
 mod view;
 
 pub use mailbox::{encode_message, Delta, Mailbox};
+pub use pool::WorkPool;
 pub use view::{Changes, Reader, ViewState};
 
 use crate::datastore::{Datastore, DatastoreError, Value};

@@ -10,8 +10,9 @@ pub use error::ErrorResponse;
 pub use transport::{Format, HashState};
 
 use crate::auth::{Auth, AuthError, Authenticated, AUTH_HEADER};
-use crate::autoupdate::{Autoupdate, Connection};
+use crate::autoupdate::{Autoupdate, AutoupdateError, Connection, WorkPool};
 use crate::keysbuilder::Request;
+use crate::metric::{ConnectionCounter, ConnectionKind, CountGuard};
 use crate::restrict::Viewer;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -33,6 +34,10 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// How long a stream may stay silent before it gets an empty message; zero never.
     pub heartbeat: Duration,
+    /// The open connections of `/system/autoupdate` per user.
+    pub connections: ConnectionCounter,
+    /// The bound on first messages computed at the same time.
+    pub pool: WorkPool,
 }
 
 /// The largest request body read, in bytes. The largest requests of the OpenSlides
@@ -48,6 +53,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/system/autoupdate/history_information",
             any(history_information),
+        )
+        .route("/system/autoupdate/connection_count", any(connection_count))
+        .route(
+            "/service/autoupdate/connection_count",
+            any(connection_count),
         )
         .fallback(not_found)
         .with_state(state)
@@ -161,6 +171,48 @@ async fn serve_tls(
 /// How long a client may take for the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Returns the open connections per user of all instances, as far as the requesting
+/// user may see them: `{"<user_id>": count}`.
+async fn connection_count(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match state.auth.authenticate(&headers).await {
+        Ok(user) => user,
+        Err(error) => return ErrorResponse::from(error).into_response(),
+    };
+    let logged_out = user
+        .session_id
+        .as_deref()
+        .is_some_and(|session| *state.auth.logouts().watch(session).borrow());
+    if logged_out {
+        return ErrorResponse::from(AuthError::Denied("invalid session".into())).into_response();
+    }
+
+    let datastore = state.autoupdate.datastore().clone();
+    let counts =
+        crate::metric::visible_connection_count(&state.connections, datastore, user.user_id).await;
+    let mut response = match counts {
+        Ok(Some(counts)) => {
+            let mut body = serde_json::to_vec(&counts).unwrap_or_default();
+            body.push(b'\n');
+            let mut response = body.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Ok(None) => ErrorResponse::new(
+            StatusCode::FORBIDDEN,
+            "permission_denied",
+            "The connection count needs the organization management level \
+             can_manage_organization or membership in the admin group of a meeting",
+        )
+        .into_response(),
+        Err(error) => ErrorResponse::internal(&error).into_response(),
+    };
+    add_new_token(&mut response, &user);
+    response
+}
+
 async fn health() -> Response {
     let mut response = "{\"healthy\": true}\n".into_response();
     response.headers_mut().insert(
@@ -228,16 +280,18 @@ async fn public_autoupdate(
         return ErrorResponse::from(AuthError::Denied("invalid session".into())).into_response();
     }
 
-    let mut response = autoupdate(
-        state,
-        method,
-        Query::parse(query),
-        &headers,
-        body,
+    let query = Query::parse(query);
+    let kind = if is_long_polling(&query, &headers) {
+        ConnectionKind::LongPolling
+    } else {
+        ConnectionKind::Stream
+    };
+    let requester = Requester {
         viewer,
         session_end,
-    )
-    .await;
+        count: Some(state.connections.open(kind, user.user_id)),
+    };
+    let mut response = autoupdate(state, method, query, &headers, body, requester).await;
     add_new_token(&mut response, &user);
     response
 }
@@ -280,12 +334,41 @@ async fn internal_autoupdate(
         )
         .into_response();
     };
-    let viewer = Viewer { user_id };
-    autoupdate(state, method, query, &headers, body, viewer, None).await
+    let requester = Requester {
+        viewer: Viewer { user_id },
+        session_end: None,
+        count: None,
+    };
+    autoupdate(state, method, query, &headers, body, requester).await
 }
 
 /// Ends a stream when it turns true: the user's session was logged out.
 type SessionEnd = Option<watch::Receiver<bool>>;
+
+/// The sender of an autoupdate request, and what lives as long as its response.
+struct Requester {
+    viewer: Viewer,
+    session_end: SessionEnd,
+    /// Counts the request as an open connection until the response ends. The internal
+    /// route is not counted, as in the Go service.
+    count: Option<CountGuard>,
+}
+
+/// Checks whether a request uses long polling: it has the query parameter
+/// `longpolling` or a multipart body.
+fn is_long_polling(query: &Query, headers: &HeaderMap) -> bool {
+    query.has("longpolling") || is_multipart(headers)
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/")
+}
 
 async fn autoupdate(
     state: AppState,
@@ -293,10 +376,9 @@ async fn autoupdate(
     query: Query,
     headers: &HeaderMap,
     body: Bytes,
-    viewer: Viewer,
-    session_end: SessionEnd,
+    requester: Requester,
 ) -> Response {
-    match handle_autoupdate(state, method, query, headers, body, viewer, session_end).await {
+    match handle_autoupdate(state, method, query, headers, body, requester).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -308,9 +390,13 @@ async fn handle_autoupdate(
     query: Query,
     headers: &HeaderMap,
     body: Bytes,
-    viewer: Viewer,
-    session_end: SessionEnd,
+    requester: Requester,
 ) -> Result<Response, ErrorResponse> {
+    let Requester {
+        viewer,
+        session_end,
+        count,
+    } = requester;
     if method != Method::GET && method != Method::POST {
         return Err(ErrorResponse::new(
             StatusCode::BAD_REQUEST,
@@ -332,11 +418,7 @@ async fn handle_autoupdate(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
-    let (body, hash) = if content_type
-        .trim_start()
-        .to_ascii_lowercase()
-        .starts_with("multipart/")
-    {
+    let (body, hash) = if is_multipart(headers) {
         let (request, hash) = transport::split_multipart(content_type, body)
             .await
             .map_err(|error| {
@@ -374,7 +456,9 @@ async fn handle_autoupdate(
         return long_poll(state, viewer, request, hash.as_deref(), format).await;
     }
 
+    let permit = enter_pool(&state, viewer).await?;
     let mut connection = state.autoupdate.connect(viewer, request).await?;
+    drop(permit);
     if query.has("skip_first") {
         connection.take_first();
     }
@@ -388,6 +472,7 @@ async fn handle_autoupdate(
         Ends {
             shutdown: state.shutdown,
             session_end,
+            count,
         },
     )))
 }
@@ -456,6 +541,18 @@ async fn history_information(
     response
 }
 
+/// Waits until the user may compute a first message; see `WorkPool::enter`.
+async fn enter_pool(
+    state: &AppState,
+    viewer: Viewer,
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ErrorResponse> {
+    state
+        .pool
+        .enter(state.autoupdate.datastore().clone(), viewer.user_id)
+        .await
+        .map_err(|error| ErrorResponse::from(AutoupdateError::from(error)))
+}
+
 /// Answers a long polling request once: with every value the hash state says the client
 /// lacks, or, when it lacks none, with the next change. The response is multipart with
 /// the message in part `data` and the new state in part `hash`.
@@ -469,10 +566,12 @@ async fn long_poll(
     // The Go service answers an unreadable state as an internal error.
     let mut hashes =
         HashState::decode(hash.unwrap_or("")).map_err(|e| ErrorResponse::internal(&e))?;
+    let permit = enter_pool(&state, viewer).await?;
     let mut connection = state
         .autoupdate
         .connect_with_entries(viewer, request)
         .await?;
+    drop(permit);
     let entries = connection.take_entries().unwrap_or_default();
     let mut message = hashes.filter_all(&entries);
     let mut shutdown = state.shutdown;
@@ -511,6 +610,9 @@ fn stream_response(body: Body) -> Response {
 struct Ends {
     shutdown: watch::Receiver<bool>,
     session_end: SessionEnd,
+    /// Counts the stream as an open connection until its body is dropped.
+    #[allow(dead_code)]
+    count: Option<CountGuard>,
 }
 
 impl Ends {

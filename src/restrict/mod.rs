@@ -8,6 +8,7 @@
 
 mod context;
 mod engine;
+pub mod meeting_admin;
 pub mod permission;
 mod perms;
 pub mod rules;

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -210,7 +211,7 @@ impl Drop for TestDb {
 /// A Redis server of its own on a free port of 127.0.0.1, stopped at the end of the test.
 pub struct TestRedis {
     pub port: u16,
-    process: Child,
+    process: std::sync::Mutex<Child>,
 }
 
 impl TestRedis {
@@ -219,46 +220,41 @@ impl TestRedis {
     }
 
     /// Stops the server; its data is gone.
-    pub fn kill(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+    pub fn kill(&self) {
+        let mut process = self.process.lock().unwrap();
+        let _ = process.kill();
+        let _ = process.wait();
     }
 
     /// Starts an empty server on the same port again, as after a restart without
     /// persistence.
-    pub async fn restart(&mut self) {
+    pub async fn restart(&self) {
         self.kill();
-        *self = TestRedis::start_on(self.port).await;
+        *self.process.lock().unwrap() = spawn_redis(self.port);
+        self.wait_ready().await;
     }
 
     async fn start_on(port: u16) -> TestRedis {
-        let process = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server; is it installed?");
-        let redis = TestRedis { port, process };
+        let redis = TestRedis {
+            port,
+            process: std::sync::Mutex::new(spawn_redis(port)),
+        };
+        redis.wait_ready().await;
+        redis
+    }
+
+    async fn wait_ready(&self) {
         for _ in 0..100 {
-            if let Ok(mut connection) = redis.connection().await {
+            if let Ok(mut connection) = self.connection().await {
                 let pong: redis::RedisResult<String> =
                     redis::cmd("PING").query_async(&mut connection).await;
                 if pong.is_ok() {
-                    return redis;
+                    return;
                 }
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("redis-server on port {port} did not start");
+        panic!("redis-server on port {} did not start", self.port);
     }
 
     pub async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
@@ -308,9 +304,27 @@ impl TestRedis {
 
 impl Drop for TestRedis {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        self.kill();
     }
+}
+
+/// Starts `redis-server` on 127.0.0.1 at `port`, keeping nothing on disk.
+fn spawn_redis(port: u16) -> Child {
+    Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server; is it installed?")
 }
 
 pub fn free_port() -> u16 {
@@ -325,7 +339,8 @@ pub fn free_port() -> u16 {
 pub struct TestService {
     pub url: String,
     pub db: TestDb,
-    pub redis: TestRedis,
+    /// The service's Redis; services started with `start_on_redis` share one.
+    pub redis: Arc<TestRedis>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -340,7 +355,16 @@ impl TestService {
     /// Starts the service with additional environment variables. Without AUTH_FAKE it
     /// authenticates with the development keys.
     pub async fn start_with_env(db: TestDb, extra: &[(&str, String)]) -> TestService {
-        let redis = TestRedis::start().await;
+        let redis = Arc::new(TestRedis::start().await);
+        TestService::start_on_redis(db, redis, extra).await
+    }
+
+    /// Like `start_with_env`, on a given Redis server, which several services may share.
+    pub async fn start_on_redis(
+        db: TestDb,
+        redis: Arc<TestRedis>,
+        extra: &[(&str, String)],
+    ) -> TestService {
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("OPENSLIDES_DEVELOPMENT", "true".to_string()),
             ("DATABASE_HOST", db.host.clone()),
@@ -387,6 +411,7 @@ impl TestService {
     }
 
     /// Waits until the service blocks in XREAD, so that entries added afterwards reach it.
+    /// On a shared Redis, another service's reader may satisfy this check.
     async fn wait_for_message_bus(&self) {
         for _ in 0..200 {
             let mut connection = self.redis.connection().await.unwrap();
