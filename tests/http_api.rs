@@ -343,3 +343,68 @@ async fn unknown_paths_and_large_bodies_get_error_json() {
     .await;
     assert_eq!(answer.status, 200);
 }
+
+#[tokio::test]
+async fn malformed_relation_list_is_a_value_error() {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({
+        "organization/1": {"id": 1, "name": "Org", "committee_ids": [1, "x"]},
+        "committee/1": {"id": 1, "name": "C"},
+    }))
+    .await;
+    let service = TestService::start_with(db).await;
+    let url = format!(
+        "{}/system/autoupdate?k=organization/1/committee_ids&single=1",
+        service.url
+    );
+    let answer = send(reqwest::Method::GET, &url, None).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.json()["error"]["type"], "ValueError");
+    let message = answer.json()["error"]["msg"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("organization/1/committee_ids"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn stream_ends_with_value_error_after_malformed_list() {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({
+        "organization/1": {"id": 1, "name": "Org", "committee_ids": [1]},
+        "committee/1": {"id": 1, "name": "C"},
+        "user/1": {"id": 1, "organization_management_level": "superadmin"},
+    }))
+    .await;
+    let service = TestService::start_with(db).await;
+    let mut stream = support::Stream::open(
+        &format!(
+            "{}/system/autoupdate?k=organization/1/committee_ids,organization/1/name",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"organization/1/committee_ids": [1], "organization/1/name": "Org"})
+    );
+    service
+        .change(&json!({"organization/1/committee_ids": [1, "x"]}))
+        .await;
+    let message = stream.next_json().await;
+    assert_eq!(message["error"]["type"], "ValueError", "{message}");
+    assert!(stream.ended(Duration::from_secs(2)).await);
+
+    // Other requests are not affected.
+    let answer = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/system/autoupdate?k=organization/1/name&single=1",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(answer.json(), json!({"organization/1/name": "Org"}));
+}

@@ -423,8 +423,10 @@ pub async fn render(fetch: &mut Fetch<'_>, id: Id) -> Result<Value, SlideError> 
             tracing::warn!(projection = id, "projection has no content_object_id");
             return Ok(None);
         }
-        Some(text) => Fqid::parse(text).map_err(|error| {
-            SlideError::invalid(format!("invalid content_object_id {text:?}: {error}"))
+        Some(text) => Fqid::parse(text).map_err(|_| {
+            SlideError::invalid(format!(
+                "invalid content_object_id {text:?}: expected collection/id with a known collection and a positive id"
+            ))
         })?,
     };
 

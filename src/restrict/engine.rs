@@ -69,6 +69,19 @@ async fn restrict(
             *value = None;
             continue;
         }
+        // A relation value of the wrong shape cannot be filtered, and sending it as it
+        // is could show hidden ids: the request fails for this key instead.
+        if let Some(follow) = follow_of(key.field()) {
+            if let Err(error) = Request::targets(follow, raw) {
+                return Err(RestrictError::Value {
+                    key: *key,
+                    error: crate::models::DecodeError {
+                        got: error.got,
+                        expected: error.expected,
+                    },
+                });
+            }
+        }
         if let Some(filtered) = filter_relation(&ctx, key.field(), raw) {
             *value = filtered;
         }
