@@ -14,7 +14,7 @@ async fn example_service() -> Option<(TestService, Value)> {
     Some((TestService::start_with(db).await, data))
 }
 
-/// The projector request of the README.
+/// Returns the projector request of the README.
 fn projector_request() -> Value {
     json!([{
         "ids": [1],

@@ -6,7 +6,8 @@ use serde_json::json;
 use std::path::PathBuf;
 use support::{TestDb, TestService};
 
-/// A self-signed certificate for `localhost` in a fresh folder: (folder, cert, key, PEM).
+/// Creates a self-signed certificate for `localhost` in a fresh folder and returns
+/// (folder, certificate path, key path, certificate PEM).
 fn certificate() -> (tempdir::Folder, PathBuf, PathBuf, String) {
     let key = rcgen::KeyPair::generate().unwrap();
     let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();

@@ -82,10 +82,10 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate) {
     .await
 }
 
-/// Where reading continues after a reconnect.
+/// The state of the stream after a reconnect, relative to the last entry read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gap {
-    /// The stream still holds every entry after the last one read.
+    /// The stream still contains every entry after the last one read.
     None,
     /// Entries after the last one read were trimmed away; reading continues.
     Trimmed,

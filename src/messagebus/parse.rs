@@ -248,7 +248,7 @@ impl EntryId {
     }
 }
 
-/// What `XINFO STREAM` tells about entries a reader may have missed.
+/// The parts of an `XINFO STREAM` reply that show whether a reader missed entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamInfo {
     /// The id of the newest entry ever added.

@@ -2,8 +2,8 @@
 //! without the `collection` attribute, which the projector adds.
 //!
 //! `title_information` is shared: slides that list other objects (the agenda, lists of
-//! speakers, the chyron) describe each object the way its collection's slide module
-//! says.
+//! speakers, the chyron) describe each object as its collection's slide module
+//! defines.
 
 mod agenda;
 mod assignment;

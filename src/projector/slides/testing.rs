@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub use super::super::Projection;
 
-/// A datastore that holds exactly `data`, with an `id` field for each object.
+/// Builds a datastore that contains exactly `data`, with an `id` field for each object.
 pub fn datastore(data: &Json) -> Arc<Datastore> {
     let mut export = serde_json::Map::new();
     for (fqid, fields) in data.as_object().expect("data is an object of fqids") {
@@ -29,12 +29,12 @@ pub fn datastore(data: &Json) -> Arc<Datastore> {
 
 fn ignore_reads(_: &[Key]) {}
 
-/// A fetch on `datastore` that does not track what it reads.
+/// Creates a fetch on `datastore` that does not track what it reads.
 pub fn fetch(datastore: &Datastore) -> Fetch<'_> {
     Fetch::new(datastore, &ignore_reads)
 }
 
-/// A projection of `content_object_id` on projector 1 of meeting 1, with id 1, no type
+/// Builds a projection of `content_object_id` on projector 1 of meeting 1, with id 1, no type
 /// and no options.
 pub fn slide_projection(content_object_id: &str) -> Projection {
     Projection {
