@@ -21,6 +21,10 @@ pub fn init_logging() {
 /// Asks the service on this machine for its health and fails unless it is healthy.
 pub async fn health() -> anyhow::Result<()> {
     let port = std::env::var("AUTOUPDATE_PORT").unwrap_or_else(|_| "9012".into());
+    let tls = std::env::var("CERT_FILE").is_ok_and(|file| !file.trim().is_empty());
+    if tls {
+        return health_https(&port).await;
+    }
     let check = async {
         let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>()?))
             .await
@@ -42,6 +46,31 @@ pub async fn health() -> anyhow::Result<()> {
         bail!(
             "service is not healthy: {}",
             response.lines().next().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// Asks a service that serves HTTPS (CERT_FILE is set) for its health. The certificate
+/// is not checked: the request goes to this machine only, and the certificate is issued
+/// for the public host name, not for 127.0.0.1.
+async fn health_https(port: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let url = format!("https://127.0.0.1:{port}/system/autoupdate/health");
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("request {url}"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    if !status.is_success() || body.trim() != r#"{"healthy": true}"# {
+        bail!(
+            "service is not healthy: status {status}, body {:?}",
+            body.trim()
         );
     }
     Ok(())

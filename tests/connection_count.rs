@@ -536,3 +536,18 @@ async fn metric_sums_instances_through_redis() {
         assert_eq!(values[name], value, "{name} in {values:?}");
     }
 }
+
+#[tokio::test]
+async fn redis_outage_counts_this_instance() {
+    let redis = Arc::new(TestRedis::start().await);
+    let service = start(&redis, &[]).await;
+    let _streams = [
+        open_stream(&service, MEMBER).await,
+        open_stream(&service, LONER).await,
+    ];
+
+    redis.kill();
+    let (status, count) = connection_count(&service, MANAGER).await;
+    assert_eq!(status, 200, "{count}");
+    assert_eq!(count, json!({"3": 1, "5": 1}));
+}

@@ -161,3 +161,31 @@ async fn bad_certificate_file_stops_start_up() {
     let error = start_error(&[("CERT_FILE", cert.display().to_string())]).await;
     assert!(error.contains("KEY_FILE"), "{error}");
 }
+
+#[tokio::test]
+async fn health_subcommand_checks_https() {
+    let (_folder, cert, key, _) = certificate();
+    let db = TestDb::new().await;
+    let service = TestService::start_with_env(
+        db,
+        &[
+            ("AUTH_FAKE", "true".to_string()),
+            ("CERT_FILE", cert.display().to_string()),
+            ("KEY_FILE", key.display().to_string()),
+        ],
+    )
+    .await;
+    let port = service.url.rsplit(':').next().unwrap().to_string();
+    let health = tokio::process::Command::new(env!("CARGO_BIN_EXE_openslides-autoupdate"))
+        .arg("health")
+        .env("AUTOUPDATE_PORT", &port)
+        .env("CERT_FILE", &cert)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+}

@@ -107,7 +107,15 @@ async fn find_gap(
         .await;
     let reply = match reply {
         Ok(reply) => reply,
-        Err(err) if err.to_string().contains("no such key") => return Ok(Gap::Restarted),
+        // A stream that was empty when reading started has lost nothing when it is gone.
+        Err(err) if err.to_string().contains("no such key") => {
+            let read_nothing = EntryId::parse(last_id) == Some(EntryId(0, 0));
+            return Ok(if read_nothing {
+                Gap::None
+            } else {
+                Gap::Restarted
+            });
+        }
         Err(err) => return Err(err),
     };
     let Some(last) = EntryId::parse(last_id) else {

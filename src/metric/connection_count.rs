@@ -118,10 +118,17 @@ impl ConnectionCounter {
     }
 
     /// Returns the counts of all instances: the saved counts of the other instances in
-    /// Redis plus the current counts of this one. Without Redis, only this instance's.
+    /// Redis plus the current counts of this one. Without Redis, or while Redis cannot be
+    /// read, only this instance's.
     pub async fn counts(&self, kind: ConnectionKind) -> redis::RedisResult<Counts> {
         let mut counts = match &self.inner.store {
-            Some(store) => store.read_others(kind).await?,
+            Some(store) => match store.read_others(kind).await {
+                Ok(counts) => counts,
+                Err(error) => {
+                    tracing::warn!(%error, "reading the connection counts of other instances from Redis failed; counting this instance only");
+                    Counts::new()
+                }
+            },
             None => Counts::new(),
         };
         for (user_id, count) in self.local_counts(kind) {
