@@ -210,13 +210,16 @@ async fn follow(
         buffer.extend_from_slice(&chunk);
         // The messages are JSON objects, one per line. Reading them as a sequence of JSON
         // values also accepts messages without newlines between them.
-        let mut messages = serde_json::Deserializer::from_slice(&buffer).into_iter::<Message>();
+        // A bare `null` is an empty message.
+        let mut messages =
+            serde_json::Deserializer::from_slice(&buffer).into_iter::<Option<Message>>();
         let mut consumed = 0;
         loop {
             match messages.next() {
                 None => break,
                 Some(Ok(message)) => {
                     consumed = messages.byte_offset();
+                    let message = message.unwrap_or_default();
                     let changes = if *connected {
                         state.merge(message)?
                     } else {

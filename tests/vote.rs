@@ -264,8 +264,9 @@ async fn vote_lines_update_open_stream() {
         json!({"poll/6/has_voted_user_ids": []})
     );
 
-    // A user id the service already has changes nothing.
+    // A user id the service already has changes nothing, and neither does a bare null.
     stub.send(json!({"5": [2]}));
+    stub.send(Value::Null);
     stream.expect_quiet(QUIET).await;
 
     stub.send(json!({"5": null}));
