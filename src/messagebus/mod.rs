@@ -107,15 +107,9 @@ async fn find_gap(
         .await;
     let reply = match reply {
         Ok(reply) => reply,
-        // A stream that was empty when reading started has lost nothing when it is gone.
-        Err(err) if err.to_string().contains("no such key") => {
-            let read_nothing = EntryId::parse(last_id) == Some(EntryId(0, 0));
-            return Ok(if read_nothing {
-                Gap::None
-            } else {
-                Gap::Restarted
-            });
-        }
+        // Even when nothing was read yet, entries added just before Redis lost the stream
+        // may never have been read.
+        Err(err) if err.to_string().contains("no such key") => return Ok(Gap::Restarted),
         Err(err) => return Err(err),
     };
     let Some(last) = EntryId::parse(last_id) else {
@@ -200,11 +194,17 @@ async fn read_stream(
         match find_gap(&mut connection, stream, &id).await? {
             Gap::None => {}
             Gap::Trimmed => {
-                tracing::warn!(id, "entries of the Redis stream {stream} after the last one read were trimmed; reading all data again");
+                tracing::warn!(
+                    id,
+                    "entries of the Redis stream {stream} after the last one read were trimmed"
+                );
                 on_gap();
             }
             Gap::Restarted => {
-                tracing::warn!(id, "the Redis stream {stream} no longer contains the last entry read; reading all data again and the stream from its start");
+                tracing::warn!(
+                    id,
+                    "the Redis stream {stream} is gone or started over; reading it from its start"
+                );
                 *last_id = Some("0-0".into());
                 on_gap();
             }
