@@ -408,3 +408,41 @@ async fn stream_ends_with_value_error_after_malformed_list() {
     .await;
     assert_eq!(answer.json(), json!({"organization/1/name": "Org"}));
 }
+
+#[tokio::test]
+async fn unreachable_postgres_is_unhealthy_and_503() {
+    let db = TestDb::new().await;
+    // Nothing listens on this port, so every datastore read fails.
+    let closed_port = support::free_port();
+    let service = TestService::start_with_env(
+        db,
+        &[
+            ("AUTH_FAKE", "true".to_string()),
+            ("DATABASE_PORT", closed_port.to_string()),
+        ],
+    )
+    .await;
+
+    let health = send(
+        reqwest::Method::GET,
+        &format!("{}/system/autoupdate/health", service.url),
+        None,
+    )
+    .await;
+    assert_eq!(health.status, 503);
+    assert_eq!(health.json(), json!({"healthy": false}));
+
+    let started = std::time::Instant::now();
+    let answer = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/system/autoupdate?k=organization/1/name&single=1",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.json()["error"]["type"], "unavailable");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -37,6 +37,11 @@ pub enum DatastoreError {
 pub trait Source: Send + Sync + 'static {
     /// Returns one value per key, in the order of `keys`.
     fn get(&self, keys: Vec<Key>) -> BoxFuture<'static, Result<Vec<Value>, DatastoreError>>;
+
+    /// Checks that the source can be read. Sources in memory always can.
+    fn ping(&self) -> BoxFuture<'static, Result<(), DatastoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 enum Slot {
@@ -193,6 +198,11 @@ impl Datastore {
                 *slot = Slot::Ready(value.clone());
             }
         }
+    }
+
+    /// Checks that the source behind the cache can be read.
+    pub async fn ping(&self) -> Result<(), DatastoreError> {
+        self.inner.source.ping().await
     }
 
     /// Empties the cache.

@@ -189,6 +189,11 @@ impl Source for PostgresSource {
     fn get(&self, keys: Vec<Key>) -> BoxFuture<'static, Result<Vec<Value>, DatastoreError>> {
         Box::pin(self.clone().fetch(keys))
     }
+
+    fn ping(&self) -> BoxFuture<'static, Result<(), DatastoreError>> {
+        let source = self.clone();
+        Box::pin(async move { source.ping().await })
+    }
 }
 
 /// A JSON or JSONB column as compact JSON text, without parsing it.

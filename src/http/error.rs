@@ -3,8 +3,10 @@
 
 use crate::auth::AuthError;
 use crate::autoupdate::AutoupdateError;
+use crate::datastore::DatastoreError;
 use crate::history::HistoryError;
 use crate::keysbuilder::RequestError;
+use crate::restrict::RestrictError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -81,6 +83,16 @@ impl From<AutoupdateError> for ErrorResponse {
             AutoupdateError::Value { .. }
             | AutoupdateError::Restrict(crate::restrict::RestrictError::Value { .. }) => {
                 ErrorResponse::new(StatusCode::BAD_REQUEST, "ValueError", error.to_string())
+            }
+            AutoupdateError::Datastore(DatastoreError::Unavailable(_))
+            | AutoupdateError::Restrict(RestrictError::Datastore(DatastoreError::Unavailable(_))) =>
+            {
+                tracing::warn!(%error, "request failed: the datastore is unavailable");
+                ErrorResponse::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "The datastore is unavailable. Try again later.",
+                )
             }
             AutoupdateError::Datastore(_) | AutoupdateError::Restrict(_) => {
                 ErrorResponse::internal(&error)

@@ -154,8 +154,25 @@ async fn connection_count(State(state): State<AppState>, headers: HeaderMap) -> 
     response
 }
 
-async fn health() -> Response {
-    let mut response = "{\"healthy\": true}\n".into_response();
+/// The longest time the health check waits for the datastore.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Answers `{"healthy": true}` while the datastore can be read, and 503 with
+/// `{"healthy": false}` otherwise, so that an orchestrator sees an outage.
+async fn health(State(state): State<AppState>) -> Response {
+    let ping = tokio::time::timeout(HEALTH_TIMEOUT, state.autoupdate.datastore().ping()).await;
+    let (status, body) = match ping {
+        Ok(Ok(())) => (StatusCode::OK, "{\"healthy\": true}\n"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "health check: the datastore cannot be read");
+            (StatusCode::SERVICE_UNAVAILABLE, "{\"healthy\": false}\n")
+        }
+        Err(_) => {
+            tracing::warn!(timeout = ?HEALTH_TIMEOUT, "health check: the datastore timed out");
+            (StatusCode::SERVICE_UNAVAILABLE, "{\"healthy\": false}\n")
+        }
+    };
+    let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
