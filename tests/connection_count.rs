@@ -344,7 +344,7 @@ async fn long_polling_counted_separately() {
     let streams: Vec<&String> = stream_saved.values().collect();
     assert_eq!(streams, [r#"{"3":1}"#]);
 
-    // An answered poll is no longer counted.
+    // A long poll that got its response is no longer counted.
     service
         .change(&json!({"organization/1/name": "Renamed"}))
         .await;

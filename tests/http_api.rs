@@ -97,7 +97,7 @@ async fn internal_route_needs_integer_user_id() {
     assert_eq!(answer.json(), json!({"organization/1/name": "Org"}));
 }
 
-/// Decodes a line of unpadded base64 that holds one zstd frame.
+/// Decodes a line of unpadded base64 that contains one zstd frame.
 fn decompress(line: &[u8]) -> serde_json::Value {
     use base64::Engine;
     let line = line.strip_suffix(b"\n").expect("a line");
@@ -207,7 +207,7 @@ async fn stream_without_heartbeat_interval_stays_quiet() {
 }
 
 #[tokio::test]
-async fn long_polling_twice_in_a_row_sends_changes_only() {
+async fn second_long_poll_sends_changes() {
     let service = service().await;
     let url = format!("{}/system/autoupdate?longpolling=1", service.url);
     let request = json!([{"collection": "organization", "ids": [1], "fields": {"name": null, "description": null}}]);
@@ -265,7 +265,7 @@ async fn malformed_multipart_is_a_client_error() {
     assert_eq!(body["error"]["type"], "invalid_request");
 }
 
-/// Reads the `data` and `hash` parts of a long polling answer.
+/// Reads the `data` and `hash` parts of a long polling response.
 async fn multipart_parts(response: reqwest::Response) -> (serde_json::Value, String) {
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"]

@@ -27,7 +27,7 @@ impl Delta {
         Delta { values, json }
     }
 
-    /// The changed keys with their new values, sorted by key.
+    /// Returns the changed keys with their new values, sorted by key.
     pub fn values(&self) -> &[(Key, Value)] {
         &self.values
     }

@@ -105,7 +105,7 @@ impl Autoupdate {
         Autoupdate::with_slide_wait(datastore, restricter, projector::SLIDE_WAIT)
     }
 
-    /// Like `new`, with another bound on how long a first answer waits for a projector
+    /// Like `new`, with another bound on how long a first message waits for a projector
     /// slide.
     pub fn with_slide_wait(
         datastore: Arc<Datastore>,
@@ -201,7 +201,7 @@ impl Autoupdate {
         let mut state = ViewState::new(request, viewer);
         let reader = self.reader();
         let result = state.resolve(&reader, &mut |_| {}).await;
-        // Slide contents computed for this answer alone are not kept.
+        // Slide contents computed for this response alone are not kept.
         let watchers = self.shared.watchers.read();
         for key in state.watched_keys() {
             if projector::is_content(key) && !watchers.contains_key(&key) {
@@ -222,7 +222,7 @@ impl Autoupdate {
         self.subscribe(viewer, request, false).await
     }
 
-    /// Like `connect`, and the connection also holds every key of the request with its
+    /// Like `connect`, and the connection also contains every key of the request with its
     /// current value or `None` (see `Connection::take_entries`).
     pub async fn connect_with_entries(
         &self,

@@ -1,6 +1,6 @@
-//! A bound on how many connections compute their first message at the same time, so
-//! that when many clients connect at once, such as after a restart, the first of them
-//! get their data soon instead of all progressing slowly together.
+//! A bound on how many connections compute their first message at the same time. When
+//! many clients connect at once, such as after a restart, the first of them get their
+//! data soon instead of all progressing slowly together.
 
 use crate::datastore::Datastore;
 use crate::restrict::{meeting_admin, RestrictError};
@@ -47,7 +47,7 @@ impl WorkPool {
         {
             return Ok(None);
         }
-        // The semaphore is never closed, so acquiring never fails.
+        // Acquiring fails only on a closed semaphore, and this module never closes it.
         Ok(self.permits.clone().acquire_owned().await.ok())
     }
 }
@@ -79,14 +79,14 @@ mod tests {
     async fn pool_waits_for_free_permit() {
         let pool = WorkPool::new(1);
         let datastore = datastore();
-        let held = pool.enter(datastore.clone(), 2).await.unwrap();
-        assert!(held.is_some());
+        let permit = pool.enter(datastore.clone(), 2).await.unwrap();
+        assert!(permit.is_some());
 
         let waiting = pool.enter(datastore.clone(), 0);
         let blocked = tokio::time::timeout(Duration::from_millis(100), waiting).await;
         assert!(blocked.is_err(), "a second permit was granted");
 
-        drop(held);
+        drop(permit);
         let next = tokio::time::timeout(Duration::from_secs(1), pool.enter(datastore, 0))
             .await
             .expect("a permit after the first is dropped")
@@ -98,7 +98,7 @@ mod tests {
     async fn pool_lets_meeting_admin_pass() {
         let pool = WorkPool::new(1);
         let datastore = datastore();
-        let _held = pool.enter(datastore.clone(), 2).await.unwrap();
+        let _permit = pool.enter(datastore.clone(), 2).await.unwrap();
 
         let admin = tokio::time::timeout(Duration::from_millis(100), pool.enter(datastore, 1))
             .await

@@ -154,15 +154,17 @@ async fn connection_count(State(state): State<AppState>, headers: HeaderMap) -> 
     response
 }
 
-/// The longest time the health check waits for the datastore.
+/// The maximum time the health check waits for the datastore.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Answers `{"healthy": true}` while the datastore can be read, and 503 with
-/// `{"healthy": false}` otherwise, so that an orchestrator sees an outage.
+/// Returns `{"healthy": true}` while the datastore can be read, and 503 with
+/// `{"healthy": false}` otherwise, so that an orchestrator notices an outage.
 async fn health(State(state): State<AppState>) -> Response {
     let ping = tokio::time::timeout(HEALTH_TIMEOUT, state.autoupdate.datastore().ping()).await;
     let (status, body) = match ping {
         Ok(Ok(())) => (StatusCode::OK, "{\"healthy\": true}\n"),
+        // NOTE: every failed check logs a warning; an orchestrator that checks often fills
+        // the log during an outage, because repeats are not rate-limited yet.
         Ok(Err(error)) => {
             tracing::warn!(%error, "health check: the datastore cannot be read");
             (StatusCode::SERVICE_UNAVAILABLE, "{\"healthy\": false}\n")
@@ -511,7 +513,7 @@ async fn enter_pool(
         .map_err(|error| ErrorResponse::from(AutoupdateError::from(error)))
 }
 
-/// Answers a long polling request once: with every value the hash state says the client
+/// Responds to a long polling request once: with every value the hash state says the client
 /// lacks, or, when it lacks none, with the next change. The response is multipart with
 /// the message in part `data` and the new state in part `hash`.
 async fn long_poll(
@@ -521,7 +523,7 @@ async fn long_poll(
     hash: Option<&str>,
     format: Format,
 ) -> Result<Response, ErrorResponse> {
-    // The Go service answers an unreadable state as an internal error.
+    // The Go service treats an unreadable state as an internal error.
     let mut hashes =
         HashState::decode(hash.unwrap_or("")).map_err(|e| ErrorResponse::internal(&e))?;
     let permit = enter_pool(&state, viewer).await?;
@@ -591,7 +593,7 @@ impl Ends {
     }
 }
 
-/// How a stream writes its messages.
+/// The output settings of a stream.
 #[derive(Clone, Copy)]
 struct StreamOptions {
     format: Format,

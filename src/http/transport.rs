@@ -1,4 +1,4 @@
-//! How messages travel besides plain lines: zstd compression, and the long polling
+//! Message transports besides plain lines: zstd compression, and the long polling
 //! fallback with its multipart bodies and the hash state that makes the next poll send
 //! only what changed.
 
@@ -11,7 +11,7 @@ use hashbrown::HashMap;
 /// The zstd level of compressed messages; low levels are fast and compress JSON well.
 const ZSTD_LEVEL: i32 = 3;
 
-/// How a message line is written.
+/// The encoding of message lines.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Format {
     /// Each line is zstd-compressed and written as unpadded standard base64.
@@ -24,7 +24,7 @@ impl Format {
         if !self.compress {
             return message;
         }
-        // Compressing from memory into memory cannot fail.
+        // zstd fails only on invalid parameters, and the level is a valid constant.
         let compressed = zstd::bulk::compress(&message, ZSTD_LEVEL).unwrap_or_default();
         let mut line = base64::engine::general_purpose::STANDARD_NO_PAD.encode(compressed);
         line.push('\n');
@@ -32,8 +32,8 @@ impl Format {
     }
 }
 
-/// What a long polling client has already got: a hash of the value of each key it
-/// holds, 0 for keys it holds no value of.
+/// The values a long polling client already has: a hash of the value of each key, 0
+/// for keys without a value.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct HashState {
     hashes: HashMap<Key, u64>,

@@ -297,19 +297,19 @@ mod gap_tests {
     }
 
     #[test]
-    fn new_entries_after_the_last_read_are_no_gap() {
+    fn new_entries_are_no_gap() {
         assert_eq!(gap(&info(9, 1, 9, 0), EntryId(5, 0)), Gap::None);
         assert_eq!(gap(&info(5, 1, 5, 0), EntryId(5, 0)), Gap::None);
     }
 
     #[test]
-    fn trimmed_last_entry_with_newer_entries_is_a_gap() {
+    fn trimmed_unread_entries_are_gap() {
         assert_eq!(gap(&info(9, 8, 2, 0), EntryId(5, 0)), Gap::Trimmed);
         assert_eq!(gap(&info(9, 0, 0, 0), EntryId(5, 0)), Gap::Trimmed);
     }
 
     #[test]
-    fn trimmed_entries_that_were_all_read_are_no_gap() {
+    fn trimmed_read_entries_are_no_gap() {
         assert_eq!(gap(&info(5, 0, 0, 0), EntryId(5, 0)), Gap::None);
     }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 type Published = Arc<Mutex<Vec<(Key, Value)>>>;
 
-/// A projector on `data` that records what it publishes.
+/// Creates a projector on `data` that records what it publishes.
 fn projector(data: &Json) -> (Projector, Published) {
     let published = Published::default();
     let sink = published.clone();
@@ -32,9 +32,9 @@ async fn content(projector: &Projector, id: Id) -> Json {
 /// Waits until the projector published something, and takes it.
 async fn next_published(published: &Published) -> Vec<(Key, Json)> {
     for _ in 0..200 {
-        let taken: Vec<_> = std::mem::take(&mut *published.lock());
-        if !taken.is_empty() {
-            return taken.iter().map(|(k, v)| (*k, parse(v))).collect();
+        let changes: Vec<_> = std::mem::take(&mut *published.lock());
+        if !changes.is_empty() {
+            return changes.iter().map(|(k, v)| (*k, parse(v))).collect();
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -97,7 +97,7 @@ async fn failing_slide_gives_the_error_object() {
 }
 
 #[tokio::test]
-async fn meeting_without_type_and_unknown_slide_give_the_error_object() {
+async fn unknown_slide_gives_error_object() {
     let (projector, _) = projector(&topic_meeting());
     assert_eq!(
         content(&projector, 4).await,
@@ -213,7 +213,7 @@ async fn content_is_computed_once_for_many_readers() {
 }
 
 #[tokio::test]
-async fn change_to_a_read_key_publishes_the_new_content() {
+async fn read_key_change_publishes_content() {
     let data = topic_meeting();
     let (store, memory, _) = counting(&data, "topic/1/title", Duration::ZERO).await;
     let published = Published::default();
@@ -251,7 +251,7 @@ async fn unrelated_or_equal_changes_publish_nothing() {
 }
 
 #[tokio::test]
-async fn moving_the_projection_off_the_projector_removes_the_content() {
+async fn projection_off_projector_loses_content() {
     let data = topic_meeting();
     let (store, memory, _) = counting(&data, "topic/1/title", Duration::ZERO).await;
     let published = Published::default();
@@ -274,7 +274,7 @@ async fn moving_the_projection_off_the_projector_removes_the_content() {
 }
 
 #[tokio::test]
-async fn slow_slide_answers_without_content_and_publishes_it_later() {
+async fn slow_slide_publishes_content_later() {
     let (store, _, _) = counting(
         &topic_meeting(),
         "topic/1/title",

@@ -34,10 +34,10 @@ pub async fn meeting_mediafile(
 }
 
 /// Fails for every meeting_mediafile whose link can be followed, as the OpenSlides
-/// autoupdate service of May 2025 does: its title information reads the key
-/// `mediafile/<id>/mediafile_id`, which is not a field of models.yml, so every slide that
-/// lists a mediafile (agenda, lists of speakers, chyron) fails. Clients show the error
-/// object for those slides.
+/// autoupdate service of May 2025 does. Its title information reads the key
+/// `mediafile/<id>/mediafile_id`, which is not a field of models.yml. So every slide that
+/// lists a mediafile (agenda, lists of speakers, chyron) fails, and clients show the
+/// error object for those slides.
 // NOTE: the intended output is `{"collection": "mediafile", "content_object_id":
 // "mediafile/<id>", "title": <the mediafile's title>}`; `intended_title_information`
 // renders it, ready for when the reference behaviour is fixed.

@@ -98,7 +98,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn title_information_takes_the_item_number_from_the_agenda() {
+    async fn title_information_uses_agenda_number() {
         let data = json!({
             "topic/1": {"title": "topic title 1", "agenda_item_id": 1},
             "agenda_item/1": {"item_number": "TOP 1"},
