@@ -12,7 +12,7 @@ use crate::datastore::{Datastore, Value};
 use crate::keysbuilder::{FieldSetId, Request};
 use crate::models::{Fqid, Key};
 use crate::projector::{self, Projector};
-use crate::restrict::{CollectionMode, Dependencies, Restricter, RuleRestricter, Viewer};
+use crate::restrict::{Audience, CollectionMode, Outcome, Personal, Restricter, RuleRestricter};
 use crate::vote::{self, VoteState};
 use hashbrown::{HashMap, HashSet};
 use smallvec::SmallVec;
@@ -32,7 +32,9 @@ struct KeyState {
 /// The keys of a view and their values.
 pub struct ViewState {
     request: Arc<Request>,
-    viewer: Viewer,
+    audience: Audience,
+    /// For a permission class: the members whose answers may differ from the view's.
+    personal: Personal,
     keys: HashMap<Key, KeyState>,
     applied: HashMap<(FieldSetId, Fqid), u32>,
     /// Keys the restriction rules read, with the collection modes whose results depend
@@ -54,6 +56,11 @@ pub struct Changes {
     /// passed to `on_added` only after they were read, so a change in between may have
     /// been missed. The caller checks them again when the datastore changed meanwhile.
     pub new_dependencies: Vec<Key>,
+    /// The view's `personal` gained members in this transaction.
+    pub personal_grew: bool,
+    /// The value each key of `values` and each key that left the view had before,
+    /// `None` for keys new in the view.
+    pub previous: Vec<(Key, Value)>,
 }
 
 /// The state of a key before the running transaction touched it.
@@ -100,12 +107,12 @@ pub struct Reader<'a> {
 impl Reader<'_> {
     async fn read(
         &self,
-        viewer: Viewer,
+        audience: &Audience,
         keys: &[Key],
-    ) -> Result<(Vec<(Key, Value)>, Dependencies), AutoupdateError> {
+    ) -> Result<(Vec<(Key, Value)>, Outcome), AutoupdateError> {
         let mut pairs = self.read_unrestricted(keys).await?;
-        let dependencies = self.restricter.restrict(viewer, &mut pairs).await?;
-        Ok((pairs, dependencies))
+        let outcome = self.restricter.restrict_for(audience, &mut pairs).await?;
+        Ok((pairs, outcome))
     }
 
     /// Reads stored keys from the datastore and calculated keys from their own source:
@@ -144,10 +151,11 @@ impl Reader<'_> {
 }
 
 impl ViewState {
-    pub fn new(request: Arc<Request>, viewer: Viewer) -> ViewState {
+    pub fn new(request: Arc<Request>, audience: impl Into<Audience>) -> ViewState {
         ViewState {
             request,
-            viewer,
+            audience: audience.into(),
+            personal: Personal::default(),
             keys: HashMap::new(),
             applied: HashMap::new(),
             restrict_deps: HashMap::new(),
@@ -244,6 +252,11 @@ impl ViewState {
         self.keys.len()
     }
 
+    /// Returns the members of the view's permission class whose answers may differ.
+    pub fn personal(&self) -> &Personal {
+        &self.personal
+    }
+
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -258,6 +271,7 @@ impl ViewState {
         on_added: &mut (dyn FnMut(&[Key]) + Send),
     ) -> Result<Changes, AutoupdateError> {
         let mut new_dependencies = Vec::new();
+        let mut personal_grew = false;
         while !txn.to_read.is_empty() {
             let keys = std::mem::take(&mut txn.to_read);
             txn.pending_read.clear();
@@ -270,8 +284,9 @@ impl ViewState {
                 .collect();
             on_added(&round_added);
 
-            let (values, dependencies) = reader.read(self.viewer, &keys).await?;
-            let round_dependencies = self.add_dependencies(dependencies);
+            let (values, outcome) = reader.read(&self.audience, &keys).await?;
+            personal_grew |= self.personal.extend(&outcome.personal);
+            let round_dependencies = self.add_dependencies(outcome.dependencies);
             on_added(&round_dependencies);
             new_dependencies.extend(round_dependencies);
 
@@ -281,12 +296,13 @@ impl ViewState {
         }
         let mut changes = self.finish(txn);
         changes.new_dependencies = new_dependencies;
+        changes.personal_grew = personal_grew;
         Ok(changes)
     }
 
     /// Records what the restriction read; returns the keys that neither the view nor
     /// earlier restrictions watched.
-    fn add_dependencies(&mut self, dependencies: Dependencies) -> Vec<Key> {
+    fn add_dependencies(&mut self, dependencies: crate::restrict::Dependencies) -> Vec<Key> {
         let mut new = Vec::new();
         for (key, modes) in dependencies {
             let watched = self.keys.contains_key(&key);
@@ -451,12 +467,16 @@ impl ViewState {
     /// are not sent, since the client may still hold them through another request.
     fn finish(&mut self, txn: Txn) -> Changes {
         let mut values = Vec::new();
+        let mut previous = Vec::new();
         let mut removed = Vec::new();
         for (key, before) in txn.before {
             let Some(state) = self.keys.get(&key) else {
                 continue;
             };
             if state.refs == 0 {
+                if let Before::Existing(old) = &before {
+                    previous.push((key, old.clone()));
+                }
                 self.keys.remove(&key);
                 // A key the restriction reads stays watched.
                 if !self.restrict_deps.contains_key(&key) {
@@ -465,9 +485,13 @@ impl ViewState {
                 continue;
             }
             match before {
-                Before::New if state.value.is_some() => values.push((key, state.value.clone())),
+                Before::New if state.value.is_some() => {
+                    values.push((key, state.value.clone()));
+                    previous.push((key, None));
+                }
                 Before::Existing(old) if old != state.value => {
-                    values.push((key, state.value.clone()))
+                    values.push((key, state.value.clone()));
+                    previous.push((key, old));
                 }
                 _ => {}
             }
@@ -477,6 +501,8 @@ impl ViewState {
             values,
             removed,
             new_dependencies: Vec::new(),
+            personal_grew: false,
+            previous,
         }
     }
 }
