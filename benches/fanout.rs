@@ -54,7 +54,19 @@ fn visible_motion(export: &serde_json::Value) -> u64 {
 
 fn benchmarks(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let export = generate(&GenerateOptions::large_meeting());
+    for motions in [1000, 100] {
+        let options = GenerateOptions {
+            motions,
+            ..GenerateOptions::large_meeting()
+        };
+        fanout(c, &runtime, &options);
+    }
+}
+
+/// Subscribes every delegate of a generated meeting to the motion list and measures one
+/// change that all of them see and one that none of them depends on.
+fn fanout(c: &mut Criterion, runtime: &tokio::runtime::Runtime, options: &GenerateOptions) {
+    let export = generate(options);
     let source = MemorySource::from_export(&export);
     let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
     let autoupdate = Autoupdate::new(
@@ -79,7 +91,8 @@ fn benchmarks(c: &mut Criterion) {
     });
     let (views, keys) = autoupdate.stats();
     eprintln!(
-        "{} delegates subscribed in {:?}: {views} views watching {keys} keys",
+        "{} motions: {} delegates subscribed in {:?}: {views} views watching {keys} keys",
+        options.motions,
         connections.len(),
         started.elapsed()
     );
@@ -87,7 +100,12 @@ fn benchmarks(c: &mut Criterion) {
     let motion = visible_motion(&export);
     let title = Key::parse(&format!("motion/{motion}/title")).unwrap();
     let mut counter = 0u64;
-    c.bench_function("title change to every delegate's motion list", |b| {
+    let name = format!(
+        "title change to {} delegates, {} motions",
+        connections.len(),
+        options.motions
+    );
+    c.bench_function(&name, |b| {
         b.iter(|| {
             counter += 1;
             let value = Some(Bytes::from(format!("\"Title {counter}\"")));
@@ -101,8 +119,9 @@ fn benchmarks(c: &mut Criterion) {
     });
 
     // A field no request contains, so no connection is woken.
-    let text = Key::parse("motion/1/text").unwrap();
-    c.bench_function("change no delegate depends on", |b| {
+    let text = Key::parse(&format!("motion/{motion}/text")).unwrap();
+    let name = format!("change no delegate depends on, {} motions", options.motions);
+    c.bench_function(&name, |b| {
         b.iter(|| {
             counter += 1;
             let value = Some(Bytes::from(format!("\"<p>{counter}</p>\"")));

@@ -10,7 +10,7 @@
 use super::AutoupdateError;
 use crate::datastore::{Datastore, Value};
 use crate::keysbuilder::{FieldSetId, Request};
-use crate::models::{Fqid, Key};
+use crate::models::{FieldKind, Fqid, Id, Key};
 use crate::projector::{self, Projector};
 use crate::restrict::{Audience, CollectionMode, Outcome, Personal, Restricter, RuleRestricter};
 use crate::vote::{self, VoteState};
@@ -42,6 +42,10 @@ pub struct ViewState {
     // NOTE: entries are only added, never removed, until the view closes; a stale entry
     // costs an unneeded check, never a missed change.
     restrict_deps: HashMap<Key, SmallVec<[CollectionMode; 2]>>,
+    /// The rule results of earlier reads, per mode and object. A changed scalar value
+    /// of an object whose result is known skips the rules; the results of a mode are
+    /// dropped when a key in `restrict_deps` of that mode changes.
+    results: HashMap<(CollectionMode, Id), bool>,
 }
 
 /// What one transaction changed for subscribers, and which keys left the view.
@@ -156,6 +160,7 @@ impl ViewState {
             request,
             audience: audience.into(),
             personal: Personal::default(),
+            results: HashMap::new(),
             keys: HashMap::new(),
             applied: HashMap::new(),
             restrict_deps: HashMap::new(),
@@ -199,6 +204,8 @@ impl ViewState {
             }
         }
         if !affected_modes.is_empty() {
+            self.results
+                .retain(|(mode, _), _| !affected_modes.contains(mode));
             // NOTE: this scans every key of the view, so a change that a rule read (a
             // permission, a motion state) costs work in proportion to the view's size.
             let affected: Vec<Key> = self
@@ -284,11 +291,30 @@ impl ViewState {
                 .collect();
             on_added(&round_added);
 
+            // Scalar values of objects with a known result need no rules.
+            let (known, keys): (Vec<Key>, Vec<Key>) =
+                keys.into_iter().partition(|key| self.known_result(*key).is_some());
+            if !known.is_empty() {
+                for (key, value) in reader.read_unrestricted(&known).await? {
+                    let visible = self.known_result(key).unwrap_or(false);
+                    self.set_value(&mut txn, key, value.filter(|_| visible))?;
+                }
+            }
+            if keys.is_empty() {
+                continue;
+            }
+
             let (values, outcome) = reader.read(&self.audience, &keys).await?;
             personal_grew |= self.personal.extend(&outcome.personal);
             let round_dependencies = self.add_dependencies(outcome.dependencies);
             on_added(&round_dependencies);
             new_dependencies.extend(round_dependencies);
+            self.results.extend(
+                outcome
+                    .results
+                    .into_iter()
+                    .map(|(mode, id, visible)| ((mode, id), visible)),
+            );
 
             for (key, value) in values {
                 self.set_value(&mut txn, key, value)?;
@@ -298,6 +324,18 @@ impl ViewState {
         changes.new_dependencies = new_dependencies;
         changes.personal_grew = personal_grew;
         Ok(changes)
+    }
+
+    /// Returns the known rule result for a key of a scalar field; `None` for relations,
+    /// whose values the rules filter, and for objects not decided yet.
+    fn known_result(&self, key: Key) -> Option<bool> {
+        let def = key.field().def();
+        if !matches!(def.kind, FieldKind::Scalar(_)) {
+            return None;
+        }
+        self.results
+            .get(&((def.collection, def.restriction_mode), key.id()))
+            .copied()
     }
 
     /// Records what the restriction read; returns the keys that neither the view nor

@@ -274,15 +274,28 @@ impl Context {
             .unwrap_or(false)
     }
 
-    /// Lists every key the run read, with the modes whose results depend on it, and
-    /// what makes members' answers differ from a class run's.
-    pub(super) fn finish(self) -> (HashMap<Key, Vec<CollectionMode>>, Personal) {
+    /// Lists every key the run read, with the modes whose results depend on it, every
+    /// result, and what makes members' results differ from a class run's.
+    pub(super) fn finish(
+        self,
+    ) -> (
+        HashMap<Key, Vec<CollectionMode>>,
+        Vec<(CollectionMode, Id, bool)>,
+        Personal,
+    ) {
         let mut deps: HashMap<Key, Vec<CollectionMode>> = HashMap::new();
+        let mut results = Vec::new();
         for (mode, answers) in self.answers {
             for key in answers.deps {
                 deps.entry(key).or_default().push(mode);
             }
+            results.extend(
+                answers
+                    .allowed
+                    .into_iter()
+                    .map(|(id, allowed)| (mode, id, allowed)),
+            );
         }
-        (deps, self.personal)
+        (deps, results, self.personal)
     }
 }

@@ -102,9 +102,10 @@ async fn restrict(
             *value = filtered;
         }
     }
-    let (dependencies, personal) = ctx.finish();
+    let (dependencies, results, personal) = ctx.finish();
     Ok(Outcome {
         dependencies,
+        results,
         personal,
     })
 }

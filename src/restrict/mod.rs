@@ -20,7 +20,7 @@ pub use engine::RuleRestricter;
 pub use perms::Perms;
 
 use crate::datastore::{DatastoreError, Value};
-use crate::models::{Collection, DecodeError, Key, RestrictionMode};
+use crate::models::{Collection, DecodeError, Id, Key, RestrictionMode};
 use futures::future::BoxFuture;
 use hashbrown::HashMap;
 
@@ -54,6 +54,10 @@ pub type Dependencies = HashMap<Key, Vec<CollectionMode>>;
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub dependencies: Dependencies,
+    /// Whether the audience may see each object the rules decided about, per mode. A
+    /// result stays valid until a key its mode depends on changes. Restricters that
+    /// decide otherwise than by rule results leave it empty.
+    pub results: Vec<(CollectionMode, Id, bool)>,
     /// For a class run: the members whose answers may differ.
     pub personal: Personal,
 }
@@ -82,6 +86,7 @@ pub trait Restricter: Send + Sync + 'static {
             let dependencies = self.restrict(viewer, values).await?;
             Ok(Outcome {
                 dependencies,
+                results: Vec::new(),
                 personal: Personal {
                     everyone: matches!(audience, Audience::Class(_)),
                     ..Personal::default()
