@@ -276,13 +276,7 @@ impl Context {
 
     /// Lists every key the run read, with the modes whose results depend on it, every
     /// result, and what makes members' results differ from a class run's.
-    pub(super) fn finish(
-        self,
-    ) -> (
-        HashMap<Key, Vec<CollectionMode>>,
-        Vec<(CollectionMode, Id, bool)>,
-        Personal,
-    ) {
+    pub(super) fn finish(self) -> super::Outcome {
         let mut deps: HashMap<Key, Vec<CollectionMode>> = HashMap::new();
         let mut results = Vec::new();
         for (mode, answers) in self.answers {
@@ -296,6 +290,10 @@ impl Context {
                     .map(|(id, allowed)| (mode, id, allowed)),
             );
         }
-        (deps, results, self.personal)
+        super::Outcome {
+            dependencies: deps,
+            results,
+            personal: self.personal,
+        }
     }
 }

@@ -102,12 +102,7 @@ async fn restrict(
             *value = filtered;
         }
     }
-    let (dependencies, results, personal) = ctx.finish();
-    Ok(Outcome {
-        dependencies,
-        results,
-        personal,
-    })
+    Ok(ctx.finish())
 }
 
 /// Returns the mode that decides whether the objects of `target` are visible through `field`:
