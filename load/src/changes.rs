@@ -26,7 +26,7 @@ impl Write {
         }
     }
 
-    /// The key as the message bus and the streams name it.
+    /// Returns the key as the message bus and the streams name it.
     pub fn key(&self) -> String {
         format!("{}/{}", self.fqid, self.field)
     }
@@ -125,8 +125,8 @@ fn has_restrictions(state: &Map<String, Value>) -> bool {
         .is_some_and(|list| !list.is_empty())
 }
 
-/// The meeting users of the named groups of a meeting (case-insensitive names), as
-/// (user id, meeting user fqid), sorted by user id.
+/// Returns the meeting users of the named groups of a meeting (names compared without
+/// case) as (user id, meeting user fqid), sorted by user id.
 pub fn group_members(
     models: &Models,
     meeting: &str,
@@ -313,7 +313,7 @@ pub fn build(
         }
         Kind::MotionState => {
             let motion = &targets.state_motion;
-            let (from, to) = if round % 2 == 0 {
+            let (from, to) = if round.is_multiple_of(2) {
                 (&targets.open_state, &targets.restricted_state)
             } else {
                 (&targets.restricted_state, &targets.open_state)
@@ -368,9 +368,9 @@ pub fn build(
     Ok(change)
 }
 
-/// The next waiting speaker of the first list of speakers that has one starts to speak:
-/// it gets a begin time, the current speaker of that list an end time, and the coupled
-/// speaking time countdown starts.
+/// Builds the start of a speech. The next waiting speaker of the first list of speakers
+/// that has one gets a begin time, and the current speaker of that list an end time.
+/// The coupled speaking time countdown starts.
 fn speaker_started(models: &Models, meeting: &str, now: i64) -> anyhow::Result<Change> {
     let meeting_object = object(models, meeting)?;
     for list_id in ids(meeting_object, "list_of_speakers_ids") {
@@ -440,7 +440,7 @@ pub fn apply(models: &mut Models, change: &Change) {
     }
 }
 
-/// The writes grouped by object: per fqid the fields to set (a JSON object) and the
+/// Groups the writes by object: per fqid the fields to set (a JSON object) and the
 /// fields to delete.
 pub fn by_object(change: &Change) -> BTreeMap<String, (Map<String, Value>, Vec<String>)> {
     let mut objects: BTreeMap<String, (Map<String, Value>, Vec<String>)> = BTreeMap::new();
@@ -455,7 +455,8 @@ pub fn by_object(change: &Change) -> BTreeMap<String, (Map<String, Value>, Vec<S
     objects
 }
 
-/// The field-value pairs of the `ModifiedFields` entry: each key with its JSON value.
+/// Returns the field-value pairs of the `ModifiedFields` entry, each key with its JSON
+/// value.
 pub fn stream_fields(change: &Change) -> Vec<(String, String)> {
     change
         .writes
@@ -526,7 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn motion_state_moves_both_back_relations_and_back_again() {
+    fn motion_state_round_trip() {
         let mut models = models();
         let targets = targets(&models);
         let change = build(Kind::MotionState, &models, &targets, 0, 100).unwrap();

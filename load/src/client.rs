@@ -8,7 +8,7 @@ use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// What a stream reports to the measuring task.
+/// An event a stream sends to the measuring task.
 #[derive(Debug)]
 pub enum Event {
     /// A complete message line. `keys` is `None` for the first message, which is only
@@ -57,12 +57,12 @@ impl Connection {
             send,
             authority: authority.to_string(),
         };
-        // A request and its answer guarantee that the server's settings were read.
+        // A complete request and response guarantee that the server's settings were read.
         connection.health().await?;
         Ok(connection)
     }
 
-    /// The server's limit of concurrent streams on this connection.
+    /// Returns the server's limit of concurrent streams on this connection.
     pub fn max_streams(&self) -> usize {
         self.send.current_max_send_streams()
     }
@@ -84,7 +84,7 @@ impl Connection {
             let _ = body.flow_control().release_capacity(chunk.len());
         }
         if !status.is_success() {
-            return Err(anyhow!("health check answered {status}"));
+            return Err(anyhow!("health check returned status {status}"));
         }
         Ok(())
     }
@@ -123,6 +123,7 @@ async fn stream(
     body_out.send_data(request.body, true)?;
     let response = response.await?;
     let status = response.status();
+
     let mut body = response.into_body();
     let mut reader = LineReader::default();
     let mut error_text = Vec::new();

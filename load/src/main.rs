@@ -295,7 +295,7 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
         .filter_map(|fqid| fqid.strip_prefix("meeting/")?.parse::<u64>().ok())
         .min()
         .map(|id| format!("meeting/{id}"))
-        .ok_or_else(|| anyhow!("the database holds no meeting"))?;
+        .ok_or_else(|| anyhow!("the database contains no meeting"))?;
     let members = changes::group_members(&models, &meeting, &args.users)?;
     if members.is_empty() {
         bail!("the groups {:?} of {meeting} have no users", args.users);
@@ -821,7 +821,7 @@ async fn start_redis(binary: &PathBuf, port: u16) -> anyhow::Result<Child> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    bail!("redis-server on port {port} did not answer")
+    bail!("redis-server on port {port} did not respond to PING within 5s")
 }
 
 async fn start_service(

@@ -53,7 +53,7 @@ impl LineReader {
     }
 }
 
-/// The keys of a message: a JSON object of `collection/id/field` to value.
+/// Returns the sorted keys of a message, a JSON object of `collection/id/field` to value.
 pub fn message_keys(line: &[u8]) -> Result<Vec<String>, serde_json::Error> {
     let object: HashMap<String, &serde_json::value::RawValue> = serde_json::from_slice(line)?;
     let mut keys: Vec<String> = object.into_keys().collect();
@@ -80,7 +80,7 @@ mod tests {
     }
 
     #[test]
-    fn first_line_is_counted_and_later_lines_are_kept() {
+    fn first_line_counted_only() {
         let mut reader = LineReader::default();
         assert!(reader.push(b"0123").is_empty());
         let lines = reader.push(b"45\n6\n7");

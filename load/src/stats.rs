@@ -3,7 +3,8 @@
 use serde::Serialize;
 use std::time::Duration;
 
-/// The nearest-rank percentile `p` (0 to 100) of sorted values; `None` without values.
+/// Returns the nearest-rank percentile `p` (0 to 100) of sorted values, or `None` when
+/// there are none.
 pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
     if sorted.is_empty() {
         return None;
