@@ -43,9 +43,13 @@ struct Args {
     /// than streams.
     #[arg(long, default_value = "Delegates", value_delimiter = ',')]
     users: Vec<String>,
-    /// The request body every stream sends.
-    #[arg(long, default_value = "benches/requests/motion_list.json")]
-    request: PathBuf,
+    /// The request bodies, comma separated. Stream i sends file i modulo their number.
+    #[arg(
+        long,
+        default_value = "benches/requests/motion_list.json",
+        value_delimiter = ','
+    )]
+    request: Vec<PathBuf>,
     /// How often each kind of change is written.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
@@ -219,10 +223,16 @@ struct StreamState {
 }
 
 async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
-    let request_body =
-        std::fs::read(&args.request).with_context(|| format!("read {}", args.request.display()))?;
-    serde_json::from_slice::<serde_json::Value>(&request_body)
-        .with_context(|| format!("{} is not JSON", args.request.display()))?;
+    let mut bodies = Vec::new();
+    for path in &args.request {
+        let body = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        bodies.push(Bytes::from(body));
+    }
+    if bodies.is_empty() {
+        bail!("--request names no file");
+    }
 
     let postgres = postgres_connect(args, &args.database).await;
     let mut postgres = match postgres {
@@ -305,7 +315,12 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
     let mut report = Report {
         streams: args.streams,
         users: members.len().min(args.streams),
-        request: args.request.display().to_string(),
+        request: args
+            .request
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         service_pid: pid,
         ..Report::default()
     };
@@ -326,7 +341,6 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
     let cpu_before = procfs::cpu_seconds(pid)?;
     let tool_cpu_before = procfs::cpu_seconds(std::process::id())?;
     let expires = unix_now() + args.timeout as i64 + 3600;
-    let body = Bytes::from(request_body);
     let (events_in, mut events) = unbounded_channel();
     let mut streams = Vec::with_capacity(args.streams);
     let opened = Instant::now();
@@ -353,7 +367,7 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
                 index,
                 token,
                 cookie,
-                body: body.clone(),
+                body: bodies[index % bodies.len()].clone(),
             },
             events_in.clone(),
         );
