@@ -11,7 +11,13 @@ use std::process::exit;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=OPENSLIDES_META_DIR");
-    println!("cargo:rerun-if-changed=meta/models.yml");
+    // A path that does not exist makes cargo run this script on every build, so an
+    // empty submodule is watched as a folder.
+    if Path::new("meta/models.yml").is_file() {
+        println!("cargo:rerun-if-changed=meta/models.yml");
+    } else if Path::new("meta").is_dir() {
+        println!("cargo:rerun-if-changed=meta");
+    }
 
     let models_yml = find_models_yml();
     println!("cargo:rerun-if-changed={}", models_yml.display());

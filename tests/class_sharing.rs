@@ -34,7 +34,11 @@ fn requests() -> Option<Vec<(String, Arc<Request>)>> {
             requests.push((path.display().to_string(), Arc::new(request)));
         }
     }
-    assert!(requests.len() > 10, "only {} requests found", requests.len());
+    assert!(
+        requests.len() > 10,
+        "only {} requests found",
+        requests.len()
+    );
     Some(requests)
 }
 
@@ -149,7 +153,11 @@ async fn delegate_streams() -> Option<(support::TestService, support::Stream, su
     let mut other = support::Stream::open(&url(3), Some(&request)).await;
     let first = submitter.next_json().await;
     assert_eq!(first["meeting/1/motion_ids"], json!([1, 2, 3, 4]));
-    assert_eq!(first, other.next_json().await, "both delegates see the same");
+    assert_eq!(
+        first,
+        other.next_json().await,
+        "both delegates see the same"
+    );
     Some((service, submitter, other))
 }
 
@@ -181,9 +189,14 @@ async fn submitter_keeps_motion_that_class_view_hides() {
         json!({"motion/1/title": "renamed"})
     );
     service.change(&json!({"motion/3/title": "third"})).await;
-    assert_eq!(submitter.next_json().await, json!({"motion/3/title": "third"}));
+    assert_eq!(
+        submitter.next_json().await,
+        json!({"motion/3/title": "third"})
+    );
     assert_eq!(other.next_json().await, json!({"motion/3/title": "third"}));
-    other.expect_quiet(std::time::Duration::from_millis(300)).await;
+    other
+        .expect_quiet(std::time::Duration::from_millis(300))
+        .await;
 }
 
 /// A delegate added to the staff group moves to the staff's view and gets what the
@@ -215,7 +228,9 @@ async fn group_change_moves_stream_to_the_new_class() {
         other.next_json().await,
         json!({"meeting/1/motion_ids": [1, 2, 3, 4], "motion/3/title": "ohne", "motion/3/state_id": 2})
     );
-    submitter.expect_quiet(std::time::Duration::from_millis(300)).await;
+    submitter
+        .expect_quiet(std::time::Duration::from_millis(300))
+        .await;
 
     service
         .change(&json!({

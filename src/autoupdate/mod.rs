@@ -9,8 +9,8 @@ mod mailbox;
 mod pool;
 mod view;
 
-pub use mailbox::{encode_message, Delta, Mailbox};
 use mailbox::Event;
+pub use mailbox::{encode_message, Delta, Mailbox};
 
 pub use pool::WorkPool;
 pub use view::{Changes, Reader, ViewState};
@@ -63,6 +63,8 @@ struct ViewBody {
 struct View {
     id: u64,
     key: ViewKey,
+    /// The parsed request, shared by every connection of the view.
+    request: Arc<Request>,
     body: tokio::sync::Mutex<ViewBody>,
     subscribers: Mutex<Vec<Subscriber>>,
     /// Changed keys waiting for the view's update task.
@@ -258,6 +260,8 @@ impl Autoupdate {
             Want::Nothing
         };
         let attached = self.attach(viewer, &request, mailbox, want).await?;
+        // Connections keep the view's copy of the request, not one of their own.
+        let request = attached.membership.view.request.clone();
         Ok(Connection {
             first: Some(attached.first),
             entries: attached.entries,
@@ -426,6 +430,7 @@ impl Autoupdate {
                 Arc::new(View {
                     id: self.shared.next_view_id.fetch_add(1, Ordering::Relaxed),
                     key,
+                    request: request.clone(),
                     body: tokio::sync::Mutex::new(ViewBody {
                         state: ViewState::new(request, audience),
                         resolved: false,
@@ -503,8 +508,8 @@ impl Autoupdate {
                                 .is_some_and(|identity| personal.covers(identity))
                         })
                     };
-                    let delta = (!changes.values.is_empty())
-                        .then(|| Arc::new(Delta::new(changes.values)));
+                    let delta =
+                        (!changes.values.is_empty()).then(|| Arc::new(Delta::new(changes.values)));
                     for subscriber in view.subscribers.lock().iter() {
                         if moves(subscriber) {
                             // Members who may now see more than the class move to a
@@ -732,7 +737,10 @@ impl Connection {
 
     /// Moves the connection to the view its user belongs to now and returns what
     /// differs between the two, merged with what was not taken from the old view yet.
-    async fn relocate(&mut self, old: &Arc<Mailbox>) -> Result<Option<Arc<Delta>>, AutoupdateError> {
+    async fn relocate(
+        &mut self,
+        old: &Arc<Mailbox>,
+    ) -> Result<Option<Arc<Delta>>, AutoupdateError> {
         let view = self.membership.view.clone();
         let (mut held, pending) = {
             let body = view.body.lock().await;
@@ -754,6 +762,7 @@ impl Connection {
         let attached = autoupdate
             .attach(self.viewer, &self.request, mailbox, Want::Entries)
             .await?;
+        self.request = attached.membership.view.request.clone();
         self.membership = attached.membership;
         self.identity_watch = attached.identity_watch;
 

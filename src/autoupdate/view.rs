@@ -292,8 +292,9 @@ impl ViewState {
             on_added(&round_added);
 
             // Scalar values of objects with a known result need no rules.
-            let (known, keys): (Vec<Key>, Vec<Key>) =
-                keys.into_iter().partition(|key| self.known_result(*key).is_some());
+            let (known, keys): (Vec<Key>, Vec<Key>) = keys
+                .into_iter()
+                .partition(|key| self.known_result(*key).is_some());
             if !known.is_empty() {
                 for (key, value) in reader.read_unrestricted(&known).await? {
                     let visible = self.known_result(key).unwrap_or(false);

@@ -296,9 +296,7 @@ impl Personal {
                     }
                 }
             }
-            FieldKind::GenericRelationList(targets)
-                if targets.iter().any(|c| is_personal(*c)) =>
-            {
+            FieldKind::GenericRelationList(targets) if targets.iter().any(|c| is_personal(*c)) => {
                 if let Ok(fqids) = serde_json::from_slice::<Vec<String>>(raw) {
                     for (collection, id) in fqids.iter().filter_map(|f| parse_fqid(f)) {
                         note(collection, id);

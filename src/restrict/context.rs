@@ -9,8 +9,8 @@ use super::perms::Perms;
 use super::rules;
 use super::{RestrictError, Viewer};
 use crate::datastore::Datastore;
-use bytes::Bytes;
 use crate::models::{collections, Collection, Field, FieldValue, Id, Key, Model, RestrictionMode};
+use bytes::Bytes;
 use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 
