@@ -1,6 +1,6 @@
-//! A property of the restriction stage on example-data.json: whatever a request asks and
-//! whichever relations it follows, no key of an object the user may not see, and no
-//! relation to such an object, reaches the user.
+//! A property of the restriction stage, on example-data.json and on the generator's large
+//! meeting: whatever a request asks and whichever relations it follows, no key of an
+//! object the user may not see, and no relation to such an object, reaches the user.
 //!
 //! Requests are generated from models.yml with a fixed seed, so a failure repeats.
 
@@ -8,6 +8,7 @@ mod support;
 
 use openslides_autoupdate::autoupdate::Autoupdate;
 use openslides_autoupdate::datastore::{Datastore, MemorySource};
+use openslides_autoupdate::generate::{generate, GenerateOptions};
 use openslides_autoupdate::keysbuilder::Request;
 use openslides_autoupdate::models::{Collection, FieldKind, Fqid, Key};
 use openslides_autoupdate::restrict::{Context, RuleRestricter, Viewer};
@@ -17,15 +18,18 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// Requests per user.
-const REQUESTS: usize = 150;
+/// Members of each group of the large meeting whose answers are checked.
+const USERS_PER_GROUP: usize = 2;
 
-/// Nesting depth of generated relation descriptions.
-const MAX_DEPTH: usize = 3;
+/// Requests per user on the large meeting. Its answers are large, so the test checks
+/// fewer of them than on the example data.
+const LARGE_MEETING_REQUESTS: usize = 10;
 
 struct Generator<'a> {
     rng: StdRng,
     export: &'a Value,
+    /// Nesting depth of generated relation descriptions.
+    max_depth: usize,
 }
 
 impl Generator<'_> {
@@ -60,7 +64,7 @@ impl Generator<'_> {
                 .filter_map(|c| c.field(name))
                 .map(|f| f.def().kind)
                 .collect();
-            let follow = depth < MAX_DEPTH && self.rng.gen_bool(0.6);
+            let follow = depth < self.max_depth && self.rng.gen_bool(0.6);
             let description = match kinds.first() {
                 Some(FieldKind::Relation(target))
                     if follow && kinds.iter().all(|k| k == &kinds[0]) =>
@@ -147,23 +151,22 @@ fn targets(key: Key, value: &Value) -> Vec<Fqid> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hidden_values_never_reach_the_user() {
-    let Some(export) = support::example_data() else {
-        return;
-    };
-    let source = MemorySource::from_export(&export);
+/// Sends `requests` generated requests for each user and checks every key of each
+/// answer against the rules. Returns the number of checked keys.
+async fn check_users(export: &Value, users: &[u64], requests: usize, max_depth: usize) -> usize {
+    let source = MemorySource::from_export(export);
     let datastore = Arc::new(Datastore::new(Arc::new(source)));
     let restricter = Arc::new(RuleRestricter::new(datastore.clone()));
     let autoupdate = Autoupdate::new(datastore.clone(), restricter);
 
     let mut generator = Generator {
         rng: StdRng::seed_from_u64(7),
-        export: &export,
+        export,
+        max_depth,
     };
     let mut checked_keys = 0;
-    for user_id in [0, 1, 2, 3] {
-        for _ in 0..REQUESTS {
+    for &user_id in users {
+        for _ in 0..requests {
             let body = generator.request();
             let request =
                 Arc::new(Request::parse(body.to_string().as_bytes(), "").expect("valid request"));
@@ -189,5 +192,34 @@ async fn hidden_values_never_reach_the_user() {
             }
         }
     }
+    checked_keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_values_never_reach_the_user() {
+    let Some(export) = support::example_data() else {
+        return;
+    };
+    let checked_keys = check_users(&export, &[0, 1, 2, 3], 150, 3).await;
+    assert!(checked_keys > 1000, "only {checked_keys} keys were checked");
+}
+
+/// The same on the large meeting, for public access, the superadmin and a sample of the
+/// members of each group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hidden_values_never_reach_users_of_the_large_meeting() {
+    let export = generate(&GenerateOptions::large_meeting());
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut users = vec![0, 1];
+    for group in export["group"].as_object().expect("groups").values() {
+        let members: Vec<u64> = group["meeting_user_ids"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|id| export["meeting_user"][id.to_string()]["user_id"].as_u64())
+            .collect();
+        users.extend(members.choose_multiple(&mut rng, USERS_PER_GROUP));
+    }
+    let checked_keys = check_users(&export, &users, LARGE_MEETING_REQUESTS, 2).await;
     assert!(checked_keys > 1000, "only {checked_keys} keys were checked");
 }
