@@ -10,12 +10,13 @@ use openslides_autoupdate::autoupdate::Autoupdate;
 use openslides_autoupdate::datastore::{Datastore, MemorySource};
 use openslides_autoupdate::generate::{generate, GenerateOptions};
 use openslides_autoupdate::keysbuilder::Request;
-use openslides_autoupdate::models::{Collection, FieldKind, Fqid, Key};
-use openslides_autoupdate::restrict::{Context, RuleRestricter, Viewer};
+use openslides_autoupdate::models::{Collection, FieldKind, Fqid, Id, Key};
+use openslides_autoupdate::restrict::{CollectionMode, Context, RuleRestricter, Viewer};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Members of each group of the large meeting whose answers are checked.
@@ -23,7 +24,7 @@ const USERS_PER_GROUP: usize = 2;
 
 /// Requests per user on the large meeting. Its answers are large, so the test checks
 /// fewer of them than on the example data.
-const LARGE_MEETING_REQUESTS: usize = 10;
+const LARGE_MEETING_REQUESTS: usize = 30;
 
 struct Generator<'a> {
     rng: StdRng,
@@ -101,28 +102,30 @@ impl Generator<'_> {
     }
 }
 
-/// Whether `user_id` may see the key's object in the key's mode, asked of the rule alone.
-async fn key_visible(datastore: &Arc<Datastore>, user_id: u64, key: Key) -> bool {
-    let def = key.field().def();
+/// The objects among `asked` that `user_id` may see, asked of the rules alone: with a
+/// context of their own, one call per collection and mode.
+async fn visible_objects(
+    datastore: &Arc<Datastore>,
+    user_id: u64,
+    asked: &[(CollectionMode, Id)],
+) -> HashSet<(CollectionMode, Id)> {
+    let mut by_mode: HashMap<CollectionMode, Vec<Id>> = HashMap::new();
+    for (mode, id) in asked {
+        by_mode.entry(*mode).or_default().push(*id);
+    }
     let mut ctx = Context::new(datastore.clone(), Viewer { user_id });
-    let visible = ctx
-        .visible(def.collection, def.restriction_mode, &[key.id()])
-        .await
-        .expect("rules run");
-    !visible.is_empty()
-}
-
-/// Whether `user_id` may see the object a relation of `key` points to.
-async fn target_visible(datastore: &Arc<Datastore>, user_id: u64, key: Key, target: Fqid) -> bool {
-    let Some(mode) = RuleRestricter::target_mode(key.field(), target.collection) else {
-        return false;
-    };
-    let mut ctx = Context::new(datastore.clone(), Viewer { user_id });
-    let visible = ctx
-        .visible(target.collection, mode, &[target.id])
-        .await
-        .expect("rules run");
-    !visible.is_empty()
+    let mut visible = HashSet::new();
+    for (mode, ids) in by_mode {
+        let (collection, restriction_mode) = mode;
+        for id in ctx
+            .visible(collection, restriction_mode, &ids)
+            .await
+            .expect("rules run")
+        {
+            visible.insert((mode, id));
+        }
+    }
+    visible
 }
 
 fn targets(key: Key, value: &Value) -> Vec<Fqid> {
@@ -176,20 +179,36 @@ async fn check_users(export: &Value, users: &[u64], requests: usize, max_depth: 
                 .unwrap_or_else(|err| panic!("request {body} failed: {err}"));
             let values: Map<String, Value> = serde_json::from_slice(&message).expect("JSON");
 
+            // Each key's object in the key's mode, and each object a relation points to
+            // in the mode that decides relations to it.
+            let mut checks: Vec<(Key, Option<Fqid>, CollectionMode, Id)> = Vec::new();
             for (key, value) in &values {
                 let key = Key::parse(key).expect("valid key");
-                assert!(
-                    key_visible(&datastore, user_id, key).await,
-                    "user {user_id} got hidden key {key} for request {body}"
-                );
+                let def = key.field().def();
+                checks.push((key, None, (def.collection, def.restriction_mode), key.id()));
                 for target in targets(key, value) {
-                    assert!(
-                        target_visible(&datastore, user_id, key, target).await,
-                        "user {user_id} got {key} pointing to hidden {target} for request {body}"
-                    );
+                    let Some(mode) = RuleRestricter::target_mode(key.field(), target.collection)
+                    else {
+                        panic!("user {user_id} got {key} pointing to {target}, which no rule decides, for request {body}");
+                    };
+                    checks.push((key, Some(target), (target.collection, mode), target.id));
                 }
-                checked_keys += 1;
             }
+            let asked: Vec<(CollectionMode, Id)> =
+                checks.iter().map(|(_, _, mode, id)| (*mode, *id)).collect();
+            let visible = visible_objects(&datastore, user_id, &asked).await;
+            for (key, target, mode, id) in checks {
+                if visible.contains(&(mode, id)) {
+                    continue;
+                }
+                match target {
+                    None => panic!("user {user_id} got hidden key {key} for request {body}"),
+                    Some(target) => panic!(
+                        "user {user_id} got {key} pointing to hidden {target} for request {body}"
+                    ),
+                }
+            }
+            checked_keys += values.len();
         }
     }
     checked_keys
@@ -208,7 +227,8 @@ async fn hidden_values_never_reach_the_user() {
 /// members of each group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hidden_values_never_reach_users_of_the_large_meeting() {
-    let export = generate(&GenerateOptions::large_meeting());
+    let mut export = generate(&GenerateOptions::large_meeting());
+    add_meeting_admin(&mut export);
     let mut rng = StdRng::seed_from_u64(11);
     let mut users = vec![0, 1];
     for group in export["group"].as_object().expect("groups").values() {
@@ -217,9 +237,35 @@ async fn hidden_values_never_reach_users_of_the_large_meeting() {
             .into_iter()
             .flatten()
             .filter_map(|id| export["meeting_user"][id.to_string()]["user_id"].as_u64())
+            .filter(|user_id| *user_id != 1)
             .collect();
         users.extend(members.choose_multiple(&mut rng, USERS_PER_GROUP));
     }
-    let checked_keys = check_users(&export, &users, LARGE_MEETING_REQUESTS, 2).await;
+    let checked_keys = check_users(&export, &users, LARGE_MEETING_REQUESTS, 3).await;
+    eprintln!("checked {checked_keys} keys for {} users", users.len());
     assert!(checked_keys > 1000, "only {checked_keys} keys were checked");
+}
+
+/// Moves the first member of the "Staff" group to the admin group, where the generated
+/// meeting has only the superadmin, so that the rules for meeting admins are checked too.
+fn add_meeting_admin(export: &mut Value) {
+    let group = |name: &str| -> String {
+        let groups = export["group"].as_object().expect("groups");
+        let (id, _) = groups
+            .iter()
+            .find(|(_, group)| group["name"] == name)
+            .expect("the generated meeting has this group");
+        id.clone()
+    };
+    let (staff, admin) = (group("Staff"), group("Admin"));
+    let members = export["group"][&staff]["meeting_user_ids"]
+        .as_array_mut()
+        .expect("staff members");
+    let meeting_user = members.remove(0);
+    export["group"][&admin]["meeting_user_ids"]
+        .as_array_mut()
+        .expect("admin members")
+        .push(meeting_user.clone());
+    let admin_id: u64 = admin.parse().expect("numeric id");
+    export["meeting_user"][meeting_user.to_string()]["group_ids"] = json!([admin_id]);
 }
