@@ -26,11 +26,9 @@ use openslides_autoupdate::models::{Id, Key};
 use openslides_autoupdate::projector::{self, Projector};
 use openslides_autoupdate::restrict::{AllVisible, Restricter, RuleRestricter, Viewer};
 use serde_json::json;
-use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 use tokio::runtime::Runtime;
-use tokio::sync::mpsc;
 
 /// The change that a view's `diff` step applies, one per view.
 #[derive(Clone, Copy)]
@@ -82,7 +80,7 @@ struct Meeting {
     datastore: Arc<Datastore>,
     projector: Projector,
     /// Contents that the projector computed in the background.
-    published: RefCell<mpsc::UnboundedReceiver<Vec<(Key, Value)>>>,
+    published: mpsc::Receiver<Vec<(Key, Value)>>,
 }
 
 impl Meeting {
@@ -92,7 +90,7 @@ impl Meeting {
         add_meeting_admin(&mut export);
         let source = MemorySource::from_export(&export);
         let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
-        let (sender, published) = mpsc::unbounded_channel();
+        let (sender, published) = mpsc::channel();
         let projector = Projector::new(
             datastore.clone(),
             Box::new(move |changes| {
@@ -105,7 +103,7 @@ impl Meeting {
             source,
             datastore,
             projector,
-            published: RefCell::new(published),
+            published,
         }
     }
 
@@ -144,21 +142,18 @@ impl Meeting {
     /// Waits until the projector publishes the content of `projection`, and applies it.
     fn apply_content(&self, view: &mut ViewState, reader: &Reader<'_>, projection: Id) {
         let key = projector::content_key(projection);
-        self.runtime.block_on(async {
-            loop {
-                let changes = tokio::time::timeout(
-                    Duration::from_secs(10),
-                    self.published.borrow_mut().recv(),
-                )
-                .await
-                .expect("the projector publishes the new content")
-                .unwrap();
-                if changes.iter().any(|(changed, _)| *changed == key) {
-                    break;
-                }
+        loop {
+            let changes = self
+                .published
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the projector publishes the new content");
+            if changes.iter().any(|(changed, _)| *changed == key) {
+                break;
             }
-            view.update(&[key], reader, &mut |_| {}).await.unwrap();
-        });
+        }
+        self.runtime
+            .block_on(view.update(&[key], reader, &mut |_| {}))
+            .unwrap();
     }
 
     fn object(&self, collection: &str, id: Id) -> &serde_json::Value {
@@ -357,7 +352,7 @@ fn benchmarks(c: &mut Criterion) {
 
         let (turns, projection) = changes(&meeting, change);
         // Contents published so far belong to earlier steps.
-        while meeting.published.borrow_mut().try_recv().is_ok() {}
+        while meeting.published.try_recv().is_ok() {}
         for (user, user_id) in users {
             let mut view = meeting.resolve(&request, user_id, &reader);
             let mut turn = 0;
