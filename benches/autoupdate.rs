@@ -7,7 +7,8 @@
 //! - `parse`: `Request::parse` of the body.
 //! - `expand`: a new view with every value visible (`AllVisible`), as for a first message.
 //! - `restrict/USER`: a new view with the restriction rules (`RuleRestricter`).
-//! - `diff/USER`: one change applied to a resolved, restricted view (see `Change`).
+//! - `diff/USER`: one change applied to a resolved, restricted view (see `Change`), and
+//!   `diff/all_visible` the same without restriction.
 //!
 //! USER is `delegate` (a member of the "Delegates" group), `admin` (a member of the
 //! meeting's admin group, where the bench moves a member of the "Staff" group) or
@@ -334,42 +335,46 @@ fn benchmarks(c: &mut Criterion) {
         });
 
         let request = Arc::new(Request::parse(body.as_bytes(), "").unwrap());
-        let reader = meeting.reader(&all_visible);
-        let keys = meeting.resolve(&request, 1, &reader).len();
+        let unrestricted = meeting.reader(&all_visible);
+        let keys = meeting.resolve(&request, 1, &unrestricted).len();
         eprintln!("{name}: {keys} keys with every value visible");
         group.bench_function("expand", |b| {
-            b.iter(|| meeting.resolve(&request, 1, &reader))
+            b.iter(|| meeting.resolve(&request, 1, &unrestricted))
         });
 
-        let reader = meeting.reader(&rules);
+        let restricted = meeting.reader(&rules);
         for (user, user_id) in users {
-            let keys = meeting.resolve(&request, user_id, &reader).len();
+            let reader = &restricted;
+            let keys = meeting.resolve(&request, user_id, reader).len();
             eprintln!("{name}: {keys} keys for the {user} (user {user_id})");
             group.bench_function(format!("restrict/{user}"), |b| {
-                b.iter(|| meeting.resolve(&request, user_id, &reader))
+                b.iter(|| meeting.resolve(&request, user_id, reader))
             });
         }
 
         let (turns, projection) = changes(&meeting, change);
         // Contents published so far belong to earlier steps.
         while meeting.published.try_recv().is_ok() {}
-        for (user, user_id) in users {
-            let mut view = meeting.resolve(&request, user_id, &reader);
+        let diffs = [("all_visible", 1, &unrestricted)]
+            .into_iter()
+            .chain(users.map(|(user, user_id)| (user, user_id, &restricted)));
+        for (user, user_id, reader) in diffs {
+            let mut view = meeting.resolve(&request, user_id, reader);
             let mut turn = 0;
             group.bench_function(format!("diff/{user}"), |b| {
                 b.iter(|| {
-                    meeting.apply(&mut view, &reader, &turns[turn % turns.len()]);
+                    meeting.apply(&mut view, reader, &turns[turn % turns.len()]);
                     if let Some(projection) = projection {
-                        meeting.apply_content(&mut view, &reader, projection);
+                        meeting.apply_content(&mut view, reader, projection);
                     }
                     turn += 1;
                 })
             });
             // Restore the generated data for the steps that follow.
             if turn % turns.len() != 0 {
-                meeting.apply(&mut view, &reader, &turns[turns.len() - 1]);
+                meeting.apply(&mut view, reader, &turns[turns.len() - 1]);
                 if let Some(projection) = projection {
-                    meeting.apply_content(&mut view, &reader, projection);
+                    meeting.apply_content(&mut view, reader, projection);
                 }
             }
         }
