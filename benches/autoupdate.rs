@@ -170,8 +170,8 @@ impl Meeting {
             .collect()
     }
 
-    /// Returns the user of the first member of the group with this name who is no
-    /// superadmin.
+    /// Returns the user of the first member of the group with this name who is not
+    /// a superadmin.
     fn member_of(&self, group_name: &str) -> u64 {
         let (group, _) = self.export["group"]
             .as_object()

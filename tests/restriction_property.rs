@@ -1,5 +1,5 @@
 //! A property of the restriction stage, on example-data.json and on the generator's large
-//! meeting: whatever a request asks and whichever relations it follows, no key of an
+//! meeting: whatever fields a request names and whichever relations it follows, no key of an
 //! object the user may not see, and no relation to such an object, reaches the user.
 //!
 //! Requests are generated from models.yml with a fixed seed, so a failure repeats.
@@ -19,10 +19,10 @@ use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// Members of each group of the large meeting whose answers are checked.
+/// Members of each group of the large meeting whose responses are checked.
 const USERS_PER_GROUP: usize = 2;
 
-/// Requests per user on the large meeting. Its answers are large, so the test checks
+/// Requests per user on the large meeting. Its responses are large, so the test checks
 /// fewer of them than on the example data.
 const LARGE_MEETING_REQUESTS: usize = 30;
 
@@ -102,15 +102,15 @@ impl Generator<'_> {
     }
 }
 
-/// The objects among `asked` that `user_id` may see, asked of the rules alone: with a
-/// context of their own, one call per collection and mode.
+/// Returns the objects among `objects` that `user_id` may see. The rules decide alone,
+/// with a context of their own and one call per collection and mode.
 async fn visible_objects(
     datastore: &Arc<Datastore>,
     user_id: u64,
-    asked: &[(CollectionMode, Id)],
+    objects: &[(CollectionMode, Id)],
 ) -> HashSet<(CollectionMode, Id)> {
     let mut by_mode: HashMap<CollectionMode, Vec<Id>> = HashMap::new();
-    for (mode, id) in asked {
+    for (mode, id) in objects {
         by_mode.entry(*mode).or_default().push(*id);
     }
     let mut ctx = Context::new(datastore.clone(), Viewer { user_id });
@@ -155,7 +155,7 @@ fn targets(key: Key, value: &Value) -> Vec<Fqid> {
 }
 
 /// Sends `requests` generated requests for each user and checks every key of each
-/// answer against the rules. Returns the number of checked keys.
+/// response against the rules. Returns the number of checked keys.
 async fn check_users(export: &Value, users: &[u64], requests: usize, max_depth: usize) -> usize {
     let source = MemorySource::from_export(export);
     let datastore = Arc::new(Datastore::new(Arc::new(source)));
@@ -194,9 +194,9 @@ async fn check_users(export: &Value, users: &[u64], requests: usize, max_depth: 
                     checks.push((key, Some(target), (target.collection, mode), target.id));
                 }
             }
-            let asked: Vec<(CollectionMode, Id)> =
+            let objects: Vec<(CollectionMode, Id)> =
                 checks.iter().map(|(_, _, mode, id)| (*mode, *id)).collect();
-            let visible = visible_objects(&datastore, user_id, &asked).await;
+            let visible = visible_objects(&datastore, user_id, &objects).await;
             for (key, target, mode, id) in checks {
                 if visible.contains(&(mode, id)) {
                     continue;
@@ -226,7 +226,7 @@ async fn hidden_values_never_reach_the_user() {
 /// The same on the large meeting, for public access, the superadmin and a sample of the
 /// members of each group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hidden_values_never_reach_users_of_the_large_meeting() {
+async fn hidden_values_never_reach_large_meeting_users() {
     let mut export = generate(&GenerateOptions::large_meeting());
     add_meeting_admin(&mut export);
     let mut rng = StdRng::seed_from_u64(11);
