@@ -344,6 +344,11 @@ async fn motion_state_with_restrictions_hides_motion() {
     );
     assert_eq!(admin.next_json().await, json!({"motion/1/state_id": 2}));
 
+    // The hidden title stays hidden when it changes.
+    service.change(&json!({"motion/1/title": "hidden"})).await;
+    assert_eq!(admin.next_json().await, json!({"motion/1/title": "hidden"}));
+    delegate.expect_quiet(QUIET).await;
+
     let back = json!({
         "motion/1/state_id": 1,
         "motion_state/1/motion_ids": [1, 2, 3],
@@ -354,7 +359,7 @@ async fn motion_state_with_restrictions_hides_motion() {
         delegate.next_json().await,
         json!({
             "meeting/1/motion_ids": [1, 2, 3, 4],
-            "motion/1/title": "test",
+            "motion/1/title": "hidden",
             "motion/1/state_id": 1,
             "motion/2/title": "Änderungsantrag zu 1"
         })

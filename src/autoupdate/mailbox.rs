@@ -32,6 +32,11 @@ impl Delta {
         &self.values
     }
 
+    /// Returns the message line, serialized once for every subscriber.
+    pub fn json(&self) -> &Bytes {
+        &self.json
+    }
+
     /// Merges deltas in order; a later value of a key replaces an earlier one.
     fn merge<'a>(deltas: impl IntoIterator<Item = &'a Delta>) -> Delta {
         let mut merged = BTreeMap::new();
@@ -74,6 +79,19 @@ pub fn encode_message(values: &[(Key, Value)]) -> Bytes {
 struct Queue {
     deltas: Vec<Arc<Delta>>,
     error: Option<AutoupdateError>,
+    /// The connection is to move to another view.
+    relocate: bool,
+    /// Changes of the old view kept from the subscriber when it was asked to move,
+    /// each key with the value the subscriber holds.
+    withheld: BTreeMap<Key, Value>,
+}
+
+/// What a subscriber takes from its mailbox.
+pub(super) enum Event {
+    Delta(Arc<Delta>),
+    /// The subscriber's user may see something else now; the connection finds its view
+    /// again.
+    Relocate,
 }
 
 /// The queue of messages from a view for one subscriber.
@@ -103,27 +121,71 @@ impl Mailbox {
         self.notify.notify_one();
     }
 
+    /// Asks the subscriber to find its view again.
+    pub(super) fn relocate(&self) {
+        self.queue.lock().relocate = true;
+        self.notify.notify_one();
+    }
+
+    /// Asks the subscriber to find its view again instead of taking a change of its
+    /// current view. `previous` holds each changed key with its value before.
+    pub(super) fn relocate_withholding(&self, previous: &[(Key, Value)]) {
+        {
+            let mut queue = self.queue.lock();
+            queue.relocate = true;
+            for (key, value) in previous {
+                queue.withheld.entry(*key).or_insert_with(|| value.clone());
+            }
+        }
+        self.notify.notify_one();
+    }
+
+    /// Takes every queued delta, merged into one, and the withheld changes.
+    pub(super) fn take_pending(&self) -> (Option<Delta>, BTreeMap<Key, Value>) {
+        let mut queue = self.queue.lock();
+        let withheld = std::mem::take(&mut queue.withheld);
+        if queue.deltas.is_empty() {
+            return (None, withheld);
+        }
+        let merged = Delta::merge(queue.deltas.iter().map(Arc::as_ref));
+        queue.deltas.clear();
+        (Some(merged), withheld)
+    }
+
     /// Waits for the next message: every pending change, merged into one line.
     pub async fn next(&self) -> Result<Bytes, AutoupdateError> {
         Ok(self.next_delta().await?.json.clone())
     }
 
-    /// Waits for the next change: every pending delta, merged into one.
+    /// Waits for the next change: every pending delta, merged into one. Requests to
+    /// relocate are left to `next_event`.
     pub async fn next_delta(&self) -> Result<Arc<Delta>, AutoupdateError> {
+        loop {
+            if let Event::Delta(delta) = self.next_event().await? {
+                return Ok(delta);
+            }
+        }
+    }
+
+    /// Waits for the next change, error or request to relocate, in that order.
+    pub(super) async fn next_event(&self) -> Result<Event, AutoupdateError> {
         loop {
             {
                 let mut queue = self.queue.lock();
                 match queue.deltas.len() {
                     0 => {}
-                    1 => return Ok(queue.deltas.remove(0)),
+                    1 => return Ok(Event::Delta(queue.deltas.remove(0))),
                     _ => {
                         let merged = Delta::merge(queue.deltas.iter().map(Arc::as_ref));
                         queue.deltas.clear();
-                        return Ok(Arc::new(merged));
+                        return Ok(Event::Delta(Arc::new(merged)));
                     }
                 }
                 if let Some(error) = &queue.error {
                     return Err(error.clone());
+                }
+                if std::mem::take(&mut queue.relocate) {
+                    return Ok(Event::Relocate);
                 }
             }
             // `notify_one` stores a permit when nobody waits, so a push between the check

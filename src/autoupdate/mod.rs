@@ -10,6 +10,8 @@ mod pool;
 mod view;
 
 pub use mailbox::{encode_message, Delta, Mailbox};
+use mailbox::Event;
+
 pub use pool::WorkPool;
 pub use view::{Changes, Reader, ViewState};
 
@@ -18,7 +20,7 @@ use crate::history::History;
 use crate::keysbuilder::{Request, TargetError};
 use crate::models::Key;
 use crate::projector::{self, Projector};
-use crate::restrict::{RestrictError, Restricter, Viewer};
+use crate::restrict::{Audience, Identity, PermissionClass, RestrictError, Restricter, Viewer};
 use crate::vote::VoteState;
 use bytes::Bytes;
 use hashbrown::HashMap;
@@ -43,7 +45,7 @@ pub enum AutoupdateError {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct ViewKey {
     request: Arc<str>,
-    viewer: Viewer,
+    audience: Audience,
 }
 
 /// The mutable part of a view, behind its async lock.
@@ -57,16 +59,24 @@ struct ViewBody {
     snapshot: Option<Bytes>,
 }
 
-/// One request resolved for one viewer, shared by all connections that ask for it.
+/// One request resolved for one audience, shared by all connections that ask for it.
 struct View {
     id: u64,
     key: ViewKey,
     body: tokio::sync::Mutex<ViewBody>,
-    subscribers: Mutex<Vec<Arc<Mailbox>>>,
+    subscribers: Mutex<Vec<Subscriber>>,
     /// Changed keys waiting for the view's update task.
     pending: Mutex<PendingKeys>,
     /// Connections that hold this view; guarded by the lock of `Shared::views`.
     members: std::sync::atomic::AtomicUsize,
+}
+
+/// A connection's mailbox in a view. Members of a permission class carry their
+/// identity, so that they can move to a view of their own when the class view's
+/// answers may differ for them.
+struct Subscriber {
+    mailbox: Arc<Mailbox>,
+    identity: Option<Arc<Identity>>,
 }
 
 #[derive(Default)]
@@ -86,6 +96,8 @@ struct Shared {
     views: Mutex<HashMap<ViewKey, Arc<View>>>,
     /// The views that contain each key.
     watchers: RwLock<HashMap<Key, SmallVec<[Arc<View>; 1]>>>,
+    /// The connections whose permission class was read from each key.
+    identity_watchers: Mutex<HashMap<Key, SmallVec<[Weak<Mailbox>; 1]>>>,
     next_view_id: AtomicU64,
     /// Counts the updates from the message bus, to find out whether one arrived while a
     /// view was being updated.
@@ -131,6 +143,7 @@ impl Autoupdate {
                 votes: VoteState::default(),
                 views: Mutex::new(HashMap::new()),
                 watchers: RwLock::new(HashMap::new()),
+                identity_watchers: Mutex::new(HashMap::new()),
                 next_view_id: AtomicU64::new(1),
                 update_count: AtomicU64::new(0),
             }
@@ -188,7 +201,7 @@ impl Autoupdate {
     ) -> Result<Bytes, AutoupdateError> {
         let key = ViewKey {
             request: request.canonical().clone(),
-            viewer,
+            audience: viewer.into(),
         };
         let live = self.shared.views.lock().get(&key).cloned();
         if let Some(view) = live {
@@ -238,50 +251,118 @@ impl Autoupdate {
         request: Arc<Request>,
         with_entries: bool,
     ) -> Result<Connection, AutoupdateError> {
-        let membership = self.join(viewer, request.clone());
-        let view = membership.view.clone();
         let mailbox = Arc::new(Mailbox::default());
-
-        let mut body = view.body.lock().await;
-        if let Some(error) = &body.failed {
-            return Err(error.clone());
-        }
-        if !body.resolved {
-            let reader = self.reader();
-            let started_at = self.shared.update_count.load(Ordering::SeqCst);
-            let mut on_added = |keys: &[Key]| self.shared.watch(&view, keys);
-            match body.state.resolve(&reader, &mut on_added).await {
-                Ok(changes) => {
-                    self.shared.unwatch(&view, &changes.removed);
-                    self.recheck_dependencies(&view, started_at, changes.new_dependencies);
-                    body.resolved = true;
-                }
-                Err(error) => {
-                    body.failed = Some(error.clone());
-                    return Err(error);
-                }
-            }
-        }
-
-        let first = match &body.snapshot {
-            Some(snapshot) => snapshot.clone(),
-            None => {
-                let snapshot = encode_message(&body.state.values());
-                body.snapshot = Some(snapshot.clone());
-                snapshot
-            }
+        let want = if with_entries {
+            Want::Entries
+        } else {
+            Want::Nothing
         };
-        let entries = with_entries.then(|| body.state.entries());
-        view.subscribers.lock().push(mailbox.clone());
-        drop(body);
-
-        let mut membership = membership;
-        membership.mailbox = Some(mailbox);
+        let attached = self.attach(viewer, &request, mailbox, want).await?;
         Ok(Connection {
-            first: Some(first),
-            entries,
-            membership,
+            first: Some(attached.first),
+            entries: attached.entries,
+            membership: attached.membership,
+            identity_watch: attached.identity_watch,
+            viewer,
+            request,
         })
+    }
+
+    /// Finds the audience of a viewer: the permission class when the restricter shares
+    /// classes, or the user. Watches the keys the class was read from for `mailbox`.
+    async fn audience_of(
+        &self,
+        viewer: Viewer,
+        mailbox: &Arc<Mailbox>,
+    ) -> Result<(Audience, Option<Arc<Identity>>, Option<IdentityWatch>), AutoupdateError> {
+        if viewer.user_id == 0 || !self.shared.restricter.shares_classes() {
+            return Ok((Audience::User(viewer.user_id), None, None));
+        }
+        let started_at = self.shared.update_count.load(Ordering::SeqCst);
+        let class_of = PermissionClass::load(&self.shared.datastore, viewer.user_id).await?;
+        let watch = IdentityWatch::new(self.shared.clone(), class_of.keys, mailbox);
+        if self.shared.update_count.load(Ordering::SeqCst) != started_at {
+            // A change may have reached the class's keys before they were watched.
+            mailbox.relocate();
+        }
+        Ok((
+            Audience::Class(class_of.class),
+            Some(Arc::new(class_of.identity)),
+            Some(watch),
+        ))
+    }
+
+    /// Joins the view of a viewer and request, resolves it when it is new, and
+    /// subscribes `mailbox` to its changes.
+    async fn attach(
+        &self,
+        viewer: Viewer,
+        request: &Arc<Request>,
+        mailbox: Arc<Mailbox>,
+        want: Want,
+    ) -> Result<Attached, AutoupdateError> {
+        let (mut audience, mut identity, mut identity_watch) =
+            self.audience_of(viewer, &mailbox).await?;
+        loop {
+            let membership = self.join(audience.clone(), request.clone());
+            let view = membership.view.clone();
+            let mut body = view.body.lock().await;
+            if let Some(error) = &body.failed {
+                return Err(error.clone());
+            }
+            if !body.resolved {
+                let reader = self.reader();
+                let started_at = self.shared.update_count.load(Ordering::SeqCst);
+                let mut on_added = |keys: &[Key]| self.shared.watch(&view, keys);
+                match body.state.resolve(&reader, &mut on_added).await {
+                    Ok(changes) => {
+                        self.shared.unwatch(&view, &changes.removed);
+                        self.recheck_dependencies(&view, started_at, changes.new_dependencies);
+                        body.resolved = true;
+                    }
+                    Err(error) => {
+                        body.failed = Some(error.clone());
+                        return Err(error);
+                    }
+                }
+            }
+            if identity
+                .as_ref()
+                .is_some_and(|identity| body.state.personal().covers(identity))
+            {
+                // The class view may hide something from this user: a view of their own.
+                drop(body);
+                drop(membership);
+                audience = Audience::User(viewer.user_id);
+                identity = None;
+                identity_watch = None;
+                continue;
+            }
+
+            let first = match &body.snapshot {
+                Some(snapshot) => snapshot.clone(),
+                None => {
+                    let snapshot = encode_message(&body.state.values());
+                    body.snapshot = Some(snapshot.clone());
+                    snapshot
+                }
+            };
+            let entries = matches!(want, Want::Entries).then(|| body.state.entries());
+            view.subscribers.lock().push(Subscriber {
+                mailbox: mailbox.clone(),
+                identity,
+            });
+            drop(body);
+
+            let mut membership = membership;
+            membership.mailbox = Some(mailbox);
+            return Ok(Attached {
+                first,
+                entries,
+                membership,
+                identity_watch,
+            });
+        }
     }
 
     /// Takes a batch of changed values from the message bus: stores them in the cache and
@@ -290,6 +371,7 @@ impl Autoupdate {
         self.shared.datastore.update(changes);
         self.shared.update_count.fetch_add(1, Ordering::SeqCst);
         self.shared.projector.invalidate(changes);
+        self.shared.relocate_changed_identities(changes);
 
         let mut affected: HashMap<u64, (Arc<View>, Vec<Key>)> = HashMap::new();
         {
@@ -332,10 +414,10 @@ impl Autoupdate {
         }
     }
 
-    fn join(&self, viewer: Viewer, request: Arc<Request>) -> Membership {
+    fn join(&self, audience: Audience, request: Arc<Request>) -> Membership {
         let key = ViewKey {
             request: request.canonical().clone(),
-            viewer,
+            audience: audience.clone(),
         };
         let mut views = self.shared.views.lock();
         let view = views
@@ -345,7 +427,7 @@ impl Autoupdate {
                     id: self.shared.next_view_id.fetch_add(1, Ordering::Relaxed),
                     key,
                     body: tokio::sync::Mutex::new(ViewBody {
-                        state: ViewState::new(request, viewer),
+                        state: ViewState::new(request, audience),
                         resolved: false,
                         closed: false,
                         failed: None,
@@ -411,17 +493,33 @@ impl Autoupdate {
                     self.recheck_dependencies(&view, started_at, changes.new_dependencies);
                     if !changes.values.is_empty() {
                         body.snapshot = None;
-                        let delta = Arc::new(Delta::new(changes.values));
-                        for mailbox in view.subscribers.lock().iter() {
-                            mailbox.push(delta.clone());
+                    }
+                    let personal = changes.personal_grew.then(|| body.state.personal());
+                    let moves = |subscriber: &Subscriber| {
+                        personal.is_some_and(|personal| {
+                            subscriber
+                                .identity
+                                .as_ref()
+                                .is_some_and(|identity| personal.covers(identity))
+                        })
+                    };
+                    let delta = (!changes.values.is_empty())
+                        .then(|| Arc::new(Delta::new(changes.values)));
+                    for subscriber in view.subscribers.lock().iter() {
+                        if moves(subscriber) {
+                            // Members who may now see more than the class move to a
+                            // view of their own, without this change of the class view.
+                            subscriber.mailbox.relocate_withholding(&changes.previous);
+                        } else if let Some(delta) = &delta {
+                            subscriber.mailbox.push(delta.clone());
                         }
                     }
                 }
                 Err(error) => {
                     tracing::warn!(view = view.id, %error, "view update failed; its streams end");
                     body.failed = Some(error.clone());
-                    for mailbox in view.subscribers.lock().iter() {
-                        mailbox.fail(error.clone());
+                    for subscriber in view.subscribers.lock().iter() {
+                        subscriber.mailbox.fail(error.clone());
                     }
                 }
             }
@@ -441,7 +539,9 @@ impl Autoupdate {
     /// Called when a connection ends. The last one to leave a view closes it.
     fn leave(&self, view: &Arc<View>, mailbox: Option<&Arc<Mailbox>>) {
         if let Some(mailbox) = mailbox {
-            view.subscribers.lock().retain(|m| !Arc::ptr_eq(m, mailbox));
+            view.subscribers
+                .lock()
+                .retain(|s| !Arc::ptr_eq(&s.mailbox, mailbox));
         }
 
         {
@@ -462,7 +562,7 @@ impl Autoupdate {
             body.closed = true;
             let keys: Vec<Key> = body.state.watched_keys().collect();
             shared.unwatch(&view, &keys);
-            body.state = ViewState::new(Arc::new(Request::default()), view.key.viewer);
+            body.state = ViewState::new(Arc::new(Request::default()), view.key.audience.clone());
             body.snapshot = None;
         };
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -472,6 +572,21 @@ impl Autoupdate {
 }
 
 impl Shared {
+    /// Moves connections whose permission class was read from a changed key.
+    fn relocate_changed_identities(&self, changes: &[(Key, Value)]) {
+        let watchers = self.identity_watchers.lock();
+        if watchers.is_empty() {
+            return;
+        }
+        for (key, _) in changes {
+            for mailbox in watchers.get(key).into_iter().flatten() {
+                if let Some(mailbox) = mailbox.upgrade() {
+                    mailbox.relocate();
+                }
+            }
+        }
+    }
+
     fn watch(&self, view: &Arc<View>, keys: &[Key]) {
         if keys.is_empty() {
             return;
@@ -517,11 +632,67 @@ impl Drop for Membership {
     }
 }
 
+/// What `Autoupdate::attach` returns besides the first message.
+#[derive(Clone, Copy)]
+enum Want {
+    Nothing,
+    /// Every key of the request with its value or `None`.
+    Entries,
+}
+
+struct Attached {
+    first: Bytes,
+    entries: Option<Vec<(Key, Value)>>,
+    membership: Membership,
+    identity_watch: Option<IdentityWatch>,
+}
+
+/// A connection's watch on the keys its permission class was read from; removed on drop.
+struct IdentityWatch {
+    shared: Arc<Shared>,
+    keys: Vec<Key>,
+    mailbox: Weak<Mailbox>,
+}
+
+impl IdentityWatch {
+    fn new(shared: Arc<Shared>, keys: Vec<Key>, mailbox: &Arc<Mailbox>) -> IdentityWatch {
+        let weak = Arc::downgrade(mailbox);
+        {
+            let mut watchers = shared.identity_watchers.lock();
+            for key in &keys {
+                watchers.entry(*key).or_default().push(weak.clone());
+            }
+        }
+        IdentityWatch {
+            shared,
+            keys,
+            mailbox: weak,
+        }
+    }
+}
+
+impl Drop for IdentityWatch {
+    fn drop(&mut self) {
+        let mut watchers = self.shared.identity_watchers.lock();
+        for key in &self.keys {
+            if let Some(list) = watchers.get_mut(key) {
+                list.retain(|m| !m.ptr_eq(&self.mailbox));
+                if list.is_empty() {
+                    watchers.remove(key);
+                }
+            }
+        }
+    }
+}
+
 /// A subscription to a request. Dropping it ends the subscription.
 pub struct Connection {
     first: Option<Bytes>,
     entries: Option<Vec<(Key, Value)>>,
     membership: Membership,
+    identity_watch: Option<IdentityWatch>,
+    viewer: Viewer,
+    request: Arc<Request>,
 }
 
 impl Connection {
@@ -539,19 +710,82 @@ impl Connection {
 
     /// Waits for the next change visible to this connection's request.
     pub async fn next(&mut self) -> Result<Bytes, AutoupdateError> {
-        match &self.membership.mailbox {
-            Some(mailbox) => mailbox.next().await,
-            None => std::future::pending().await,
-        }
+        Ok(self.next_values().await?.json().clone())
     }
 
     /// Waits for the next change, as keys with their new values (`None`: gone).
     pub async fn next_values(&mut self) -> Result<Arc<Delta>, AutoupdateError> {
-        match &self.membership.mailbox {
-            Some(mailbox) => mailbox.next_delta().await,
-            None => std::future::pending().await,
+        loop {
+            let Some(mailbox) = self.membership.mailbox.clone() else {
+                return std::future::pending().await;
+            };
+            match mailbox.next_event().await? {
+                Event::Delta(delta) => return Ok(delta),
+                Event::Relocate => {
+                    if let Some(delta) = self.relocate(&mailbox).await? {
+                        return Ok(delta);
+                    }
+                }
+            }
         }
     }
+
+    /// Moves the connection to the view its user belongs to now and returns what
+    /// differs between the two, merged with what was not taken from the old view yet.
+    async fn relocate(&mut self, old: &Arc<Mailbox>) -> Result<Option<Arc<Delta>>, AutoupdateError> {
+        let view = self.membership.view.clone();
+        let (mut held, pending) = {
+            let body = view.body.lock().await;
+            view.subscribers
+                .lock()
+                .retain(|s| !Arc::ptr_eq(&s.mailbox, old));
+            if let Some(error) = &body.failed {
+                return Err(error.clone());
+            }
+            let held: HashMap<Key, Value> = body.state.entries().into_iter().collect();
+            (held, old.take_pending())
+        };
+        // What the client holds: the old view without the changes kept from it.
+        let (pending, withheld) = pending;
+        held.extend(withheld);
+
+        let autoupdate = self.membership.autoupdate.clone();
+        let mailbox = Arc::new(Mailbox::default());
+        let attached = autoupdate
+            .attach(self.viewer, &self.request, mailbox, Want::Entries)
+            .await?;
+        self.membership = attached.membership;
+        self.identity_watch = attached.identity_watch;
+
+        let entries = attached.entries.unwrap_or_default();
+        let changed = difference(&held, &entries, pending.as_ref());
+        Ok((!changed.is_empty()).then(|| Arc::new(Delta::new(changed))))
+    }
+}
+
+/// Returns what a client must get to move from one view to another: each key of the
+/// new view's `entries` whose value differs from what the client holds, and each key of
+/// `pending`, which the client has not taken yet. Keys that are not in the new view are
+/// not sent, as when they leave a view.
+fn difference(
+    held: &HashMap<Key, Value>,
+    entries: &[(Key, Value)],
+    pending: Option<&Delta>,
+) -> Vec<(Key, Value)> {
+    let pending: HashMap<Key, ()> = pending
+        .map(|delta| delta.values().iter().map(|(key, _)| (*key, ())).collect())
+        .unwrap_or_default();
+    entries
+        .iter()
+        .filter(|(key, value)| {
+            pending.contains_key(key)
+                || match held.get(key) {
+                    Some(old) => old != value,
+                    None => value.is_some(),
+                }
+        })
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

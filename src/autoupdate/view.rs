@@ -10,9 +10,9 @@
 use super::AutoupdateError;
 use crate::datastore::{Datastore, Value};
 use crate::keysbuilder::{FieldSetId, Request};
-use crate::models::{Fqid, Key};
+use crate::models::{FieldKind, Fqid, Id, Key};
 use crate::projector::{self, Projector};
-use crate::restrict::{CollectionMode, Dependencies, Restricter, RuleRestricter, Viewer};
+use crate::restrict::{Audience, CollectionMode, Outcome, Personal, Restricter, RuleRestricter};
 use crate::vote::{self, VoteState};
 use hashbrown::{HashMap, HashSet};
 use smallvec::SmallVec;
@@ -32,7 +32,9 @@ struct KeyState {
 /// The keys of a view and their values.
 pub struct ViewState {
     request: Arc<Request>,
-    viewer: Viewer,
+    audience: Audience,
+    /// For a permission class: the members whose answers may differ from the view's.
+    personal: Personal,
     keys: HashMap<Key, KeyState>,
     applied: HashMap<(FieldSetId, Fqid), u32>,
     /// Keys the restriction rules read, with the collection modes whose results depend
@@ -40,6 +42,10 @@ pub struct ViewState {
     // NOTE: entries are only added, never removed, until the view closes; a stale entry
     // costs an unneeded check, never a missed change.
     restrict_deps: HashMap<Key, SmallVec<[CollectionMode; 2]>>,
+    /// The rule results of earlier reads, per mode and object. A changed scalar value
+    /// of an object whose result is known skips the rules; the results of a mode are
+    /// dropped when a key in `restrict_deps` of that mode changes.
+    results: HashMap<(CollectionMode, Id), bool>,
 }
 
 /// What one transaction changed for subscribers, and which keys left the view.
@@ -54,6 +60,11 @@ pub struct Changes {
     /// passed to `on_added` only after they were read, so a change in between may have
     /// been missed. The caller checks them again when the datastore changed meanwhile.
     pub new_dependencies: Vec<Key>,
+    /// The view's `personal` gained members in this transaction.
+    pub personal_grew: bool,
+    /// The value each key of `values` and each key that left the view had before,
+    /// `None` for keys new in the view.
+    pub previous: Vec<(Key, Value)>,
 }
 
 /// The state of a key before the running transaction touched it.
@@ -100,12 +111,12 @@ pub struct Reader<'a> {
 impl Reader<'_> {
     async fn read(
         &self,
-        viewer: Viewer,
+        audience: &Audience,
         keys: &[Key],
-    ) -> Result<(Vec<(Key, Value)>, Dependencies), AutoupdateError> {
+    ) -> Result<(Vec<(Key, Value)>, Outcome), AutoupdateError> {
         let mut pairs = self.read_unrestricted(keys).await?;
-        let dependencies = self.restricter.restrict(viewer, &mut pairs).await?;
-        Ok((pairs, dependencies))
+        let outcome = self.restricter.restrict_for(audience, &mut pairs).await?;
+        Ok((pairs, outcome))
     }
 
     /// Reads stored keys from the datastore and calculated keys from their own source:
@@ -144,10 +155,12 @@ impl Reader<'_> {
 }
 
 impl ViewState {
-    pub fn new(request: Arc<Request>, viewer: Viewer) -> ViewState {
+    pub fn new(request: Arc<Request>, audience: impl Into<Audience>) -> ViewState {
         ViewState {
             request,
-            viewer,
+            audience: audience.into(),
+            personal: Personal::default(),
+            results: HashMap::new(),
             keys: HashMap::new(),
             applied: HashMap::new(),
             restrict_deps: HashMap::new(),
@@ -191,6 +204,8 @@ impl ViewState {
             }
         }
         if !affected_modes.is_empty() {
+            self.results
+                .retain(|(mode, _), _| !affected_modes.contains(mode));
             // NOTE: this scans every key of the view, so a change that a rule read (a
             // permission, a motion state) costs work in proportion to the view's size.
             let affected: Vec<Key> = self
@@ -244,6 +259,11 @@ impl ViewState {
         self.keys.len()
     }
 
+    /// Returns the members of the view's permission class whose answers may differ.
+    pub fn personal(&self) -> &Personal {
+        &self.personal
+    }
+
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -258,6 +278,7 @@ impl ViewState {
         on_added: &mut (dyn FnMut(&[Key]) + Send),
     ) -> Result<Changes, AutoupdateError> {
         let mut new_dependencies = Vec::new();
+        let mut personal_grew = false;
         while !txn.to_read.is_empty() {
             let keys = std::mem::take(&mut txn.to_read);
             txn.pending_read.clear();
@@ -270,10 +291,30 @@ impl ViewState {
                 .collect();
             on_added(&round_added);
 
-            let (values, dependencies) = reader.read(self.viewer, &keys).await?;
-            let round_dependencies = self.add_dependencies(dependencies);
+            // Scalar values of objects with a known result need no rules.
+            let (known, keys): (Vec<Key>, Vec<Key>) =
+                keys.into_iter().partition(|key| self.known_result(*key).is_some());
+            if !known.is_empty() {
+                for (key, value) in reader.read_unrestricted(&known).await? {
+                    let visible = self.known_result(key).unwrap_or(false);
+                    self.set_value(&mut txn, key, value.filter(|_| visible))?;
+                }
+            }
+            if keys.is_empty() {
+                continue;
+            }
+
+            let (values, outcome) = reader.read(&self.audience, &keys).await?;
+            personal_grew |= self.personal.extend(&outcome.personal);
+            let round_dependencies = self.add_dependencies(outcome.dependencies);
             on_added(&round_dependencies);
             new_dependencies.extend(round_dependencies);
+            self.results.extend(
+                outcome
+                    .results
+                    .into_iter()
+                    .map(|(mode, id, visible)| ((mode, id), visible)),
+            );
 
             for (key, value) in values {
                 self.set_value(&mut txn, key, value)?;
@@ -281,12 +322,25 @@ impl ViewState {
         }
         let mut changes = self.finish(txn);
         changes.new_dependencies = new_dependencies;
+        changes.personal_grew = personal_grew;
         Ok(changes)
+    }
+
+    /// Returns the known rule result for a key of a scalar field; `None` for relations,
+    /// whose values the rules filter, and for objects not decided yet.
+    fn known_result(&self, key: Key) -> Option<bool> {
+        let def = key.field().def();
+        if !matches!(def.kind, FieldKind::Scalar(_)) {
+            return None;
+        }
+        self.results
+            .get(&((def.collection, def.restriction_mode), key.id()))
+            .copied()
     }
 
     /// Records what the restriction read; returns the keys that neither the view nor
     /// earlier restrictions watched.
-    fn add_dependencies(&mut self, dependencies: Dependencies) -> Vec<Key> {
+    fn add_dependencies(&mut self, dependencies: crate::restrict::Dependencies) -> Vec<Key> {
         let mut new = Vec::new();
         for (key, modes) in dependencies {
             let watched = self.keys.contains_key(&key);
@@ -451,12 +505,16 @@ impl ViewState {
     /// are not sent, since the client may still hold them through another request.
     fn finish(&mut self, txn: Txn) -> Changes {
         let mut values = Vec::new();
+        let mut previous = Vec::new();
         let mut removed = Vec::new();
         for (key, before) in txn.before {
             let Some(state) = self.keys.get(&key) else {
                 continue;
             };
             if state.refs == 0 {
+                if let Before::Existing(old) = &before {
+                    previous.push((key, old.clone()));
+                }
                 self.keys.remove(&key);
                 // A key the restriction reads stays watched.
                 if !self.restrict_deps.contains_key(&key) {
@@ -465,9 +523,13 @@ impl ViewState {
                 continue;
             }
             match before {
-                Before::New if state.value.is_some() => values.push((key, state.value.clone())),
+                Before::New if state.value.is_some() => {
+                    values.push((key, state.value.clone()));
+                    previous.push((key, None));
+                }
                 Before::Existing(old) if old != state.value => {
-                    values.push((key, state.value.clone()))
+                    values.push((key, state.value.clone()));
+                    previous.push((key, old));
                 }
                 _ => {}
             }
@@ -477,6 +539,8 @@ impl ViewState {
             values,
             removed,
             new_dependencies: Vec::new(),
+            personal_grew: false,
+            previous,
         }
     }
 }

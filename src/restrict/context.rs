@@ -3,11 +3,13 @@
 //! permissions per meeting, and caches results per collection, mode and id for the whole
 //! evaluation.
 
+use super::audience::{Audience, Personal};
 use super::permission::OrganizationManagementLevel;
 use super::perms::Perms;
 use super::rules;
 use super::{RestrictError, Viewer};
 use crate::datastore::Datastore;
+use bytes::Bytes;
 use crate::models::{collections, Collection, Field, FieldValue, Id, Key, Model, RestrictionMode};
 use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
@@ -25,13 +27,24 @@ struct Answers {
 /// The viewer's permissions in one meeting, with the keys they were computed from.
 type MeetingPerms = (Option<Arc<Perms>>, Arc<[Key]>);
 
-/// The state of one restriction run for one viewer.
+/// A rule under evaluation.
+#[derive(Default)]
+struct Frame {
+    /// Every key it read.
+    deps: HashSet<Key>,
+    /// The user and membership ids in what it read, for class runs.
+    personal: Personal,
+}
+
+/// The state of one restriction run for one audience.
 pub struct Context {
     datastore: Arc<Datastore>,
-    viewer: Viewer,
+    audience: Audience,
     answers: HashMap<CollectionMode, Answers>,
-    /// The rules under evaluation, innermost last, with the keys each has read.
-    frames: Vec<HashSet<Key>>,
+    /// The rules under evaluation, innermost last.
+    frames: Vec<Frame>,
+    /// What makes members' answers differ from this class run's.
+    personal: Personal,
     /// The viewer's permissions per meeting, with the keys they were computed from.
     perms: HashMap<Id, MeetingPerms>,
     oml: Option<OrganizationManagementLevel>,
@@ -39,9 +52,15 @@ pub struct Context {
 
 impl Context {
     pub fn new(datastore: Arc<Datastore>, viewer: Viewer) -> Context {
+        Context::for_audience(datastore, viewer.into())
+    }
+
+    /// Creates a run for a user or for a permission class.
+    pub fn for_audience(datastore: Arc<Datastore>, audience: Audience) -> Context {
         Context {
             datastore,
-            viewer,
+            audience,
+            personal: Personal::default(),
             answers: HashMap::new(),
             frames: Vec::new(),
             perms: HashMap::new(),
@@ -49,9 +68,10 @@ impl Context {
         }
     }
 
-    /// Returns the user the rules decide for; 0 is public access.
+    /// Returns the user the rules decide for; 0 is public access. For a permission
+    /// class it is a stand-in that no stored object names.
     pub fn user_id(&self) -> Id {
-        self.viewer.user_id
+        self.audience.user_id()
     }
 
     /// Reads one field of many objects in one datastore call. Missing values are `None`.
@@ -61,8 +81,13 @@ impl Context {
         ids: &[Id],
     ) -> Result<Vec<Option<V>>, RestrictError> {
         let keys: Vec<Key> = ids.iter().map(|id| field.key(*id)).collect();
-        self.record(&keys);
-        let values = self.datastore.get(&keys).await?;
+        let values = match &self.audience {
+            Audience::User(_) => {
+                self.record(&keys);
+                self.datastore.get(&keys).await?
+            }
+            Audience::Class(_) => self.get_for_class(&keys).await?,
+        };
         keys.iter()
             .zip(values)
             .map(|(key, value)| match value {
@@ -91,7 +116,9 @@ impl Context {
         }
         let field = collections::User::ORGANIZATION_MANAGEMENT_LEVEL;
         if let Some(level) = self.oml {
-            self.record(&[field.key(user_id)]);
+            if matches!(self.audience, Audience::User(_)) {
+                self.record(&[field.key(user_id)]);
+            }
             return Ok(level);
         }
         let level = self
@@ -104,10 +131,46 @@ impl Context {
         Ok(level)
     }
 
+    /// Reads keys for a class run: the stand-in's own keys come from the class, the
+    /// others from the datastore, noting the user and membership ids they hold.
+    async fn get_for_class(&mut self, keys: &[Key]) -> Result<Vec<Option<Bytes>>, RestrictError> {
+        let Audience::Class(class) = &self.audience else {
+            return Ok(Vec::new());
+        };
+        let class = class.clone();
+        let mut values: Vec<Option<Bytes>> = vec![None; keys.len()];
+        let mut stored = Vec::with_capacity(keys.len());
+        let mut stored_at = Vec::with_capacity(keys.len());
+        for (index, key) in keys.iter().enumerate() {
+            match class.stand_in_value(*key) {
+                Some(Ok(value)) => values[index] = value,
+                Some(Err(())) => self.personal.everyone = true,
+                None => {
+                    stored.push(*key);
+                    stored_at.push(index);
+                }
+            }
+        }
+        if stored.is_empty() {
+            return Ok(values);
+        }
+        self.record(&stored);
+        let read = self.datastore.get(&stored).await?;
+        for ((key, index), value) in stored.iter().zip(stored_at).zip(read) {
+            if let Some(raw) = &value {
+                for frame in &mut self.frames {
+                    frame.personal.note_value(*key, raw);
+                }
+            }
+            values[index] = value;
+        }
+        Ok(values)
+    }
+
     /// Adds keys to the dependencies of every rule under evaluation.
     fn record(&mut self, keys: &[Key]) {
         for frame in &mut self.frames {
-            frame.extend(keys.iter().copied());
+            frame.deps.extend(keys.iter().copied());
         }
     }
 
@@ -129,9 +192,15 @@ impl Context {
             self.record(&deps);
             return Ok(perms);
         }
-        self.frames.push(HashSet::new());
+        self.frames.push(Frame::default());
         let result = Perms::load(self, meeting_id).await;
-        let deps: Arc<[Key]> = self.frames.pop().unwrap_or_default().into_iter().collect();
+        let deps: Arc<[Key]> = self
+            .frames
+            .pop()
+            .unwrap_or_default()
+            .deps
+            .into_iter()
+            .collect();
         let perms = result?.map(Arc::new);
         self.perms.insert(meeting_id, (perms.clone(), deps));
         Ok(perms)
@@ -158,13 +227,23 @@ impl Context {
         if !missing.is_empty() {
             let rule =
                 rules::rule(collection, mode).ok_or(RestrictError::NoRule { collection, mode })?;
-            self.frames.push(HashSet::new());
+            self.frames.push(Frame::default());
             let result = rule(self, missing.clone()).await;
             let frame = self.frames.pop().unwrap_or_default();
             let allowed: HashSet<Id> = result?.into_iter().collect();
 
+            // A member can only see more than the stand-in where something was hidden,
+            // and only through the ids the rule read or decided about.
+            if matches!(self.audience, Audience::Class(_)) && allowed.len() < missing.len() {
+                self.personal.extend(&frame.personal);
+                self.personal.note_objects(
+                    collection,
+                    missing.iter().copied().filter(|id| !allowed.contains(id)),
+                );
+            }
+
             let answers = self.answers.entry((collection, mode)).or_default();
-            answers.deps.extend(frame);
+            answers.deps.extend(frame.deps);
             for id in missing {
                 answers.allowed.insert(id, allowed.contains(&id));
             }
@@ -195,14 +274,26 @@ impl Context {
             .unwrap_or(false)
     }
 
-    /// Lists every key the run read, with the modes whose results depend on it.
-    pub(super) fn into_dependencies(self) -> HashMap<Key, Vec<CollectionMode>> {
+    /// Lists every key the run read, with the modes whose results depend on it, every
+    /// result, and what makes members' results differ from a class run's.
+    pub(super) fn finish(self) -> super::Outcome {
         let mut deps: HashMap<Key, Vec<CollectionMode>> = HashMap::new();
+        let mut results = Vec::new();
         for (mode, answers) in self.answers {
             for key in answers.deps {
                 deps.entry(key).or_default().push(mode);
             }
+            results.extend(
+                answers
+                    .allowed
+                    .into_iter()
+                    .map(|(id, allowed)| (mode, id, allowed)),
+            );
         }
-        deps
+        super::Outcome {
+            dependencies: deps,
+            results,
+            personal: self.personal,
+        }
     }
 }

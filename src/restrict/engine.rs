@@ -1,7 +1,7 @@
 //! `RuleRestricter`: applies the restriction rules to a batch of values.
 
 use super::context::{CollectionMode, Context};
-use super::{Dependencies, RestrictError, Restricter, Viewer};
+use super::{Audience, Dependencies, Outcome, RestrictError, Restricter, Viewer};
 use crate::datastore::{Datastore, Value};
 use crate::keysbuilder::{Follow, Request};
 use crate::models::{Collection, FieldId, FieldKind, Id, Key, RestrictionMode};
@@ -32,16 +32,32 @@ impl Restricter for RuleRestricter {
         viewer: Viewer,
         values: &'a mut [(Key, Value)],
     ) -> BoxFuture<'a, Result<Dependencies, RestrictError>> {
-        Box::pin(restrict(self.datastore.clone(), viewer, values))
+        Box::pin(async move {
+            let audience = Audience::from(viewer);
+            let outcome = restrict(self.datastore.clone(), &audience, values).await?;
+            Ok(outcome.dependencies)
+        })
+    }
+
+    fn restrict_for<'a>(
+        &'a self,
+        audience: &'a Audience,
+        values: &'a mut [(Key, Value)],
+    ) -> BoxFuture<'a, Result<Outcome, RestrictError>> {
+        Box::pin(restrict(self.datastore.clone(), audience, values))
+    }
+
+    fn shares_classes(&self) -> bool {
+        true
     }
 }
 
 async fn restrict(
     datastore: Arc<Datastore>,
-    viewer: Viewer,
+    audience: &Audience,
     values: &mut [(Key, Value)],
-) -> Result<Dependencies, RestrictError> {
-    let mut ctx = Context::new(datastore, viewer);
+) -> Result<Outcome, RestrictError> {
+    let mut ctx = Context::for_audience(datastore, audience.clone());
 
     // Every object whose visibility matters: the objects of the keys, and the objects
     // their relations point to.
@@ -86,7 +102,7 @@ async fn restrict(
             *value = filtered;
         }
     }
-    Ok(ctx.into_dependencies())
+    Ok(ctx.finish())
 }
 
 /// Returns the mode that decides whether the objects of `target` are visible through `field`:

@@ -6,6 +6,7 @@
 //! values. It returns the keys the rules read, so that views can check again when one
 //! of them changes.
 
+mod audience;
 mod context;
 mod engine;
 pub mod meeting_admin;
@@ -13,12 +14,13 @@ pub mod permission;
 mod perms;
 pub mod rules;
 
+pub use audience::{Audience, ClassOf, Identity, PermissionClass, Personal, STAND_IN_USER};
 pub use context::{CollectionMode, Context};
 pub use engine::RuleRestricter;
 pub use perms::Perms;
 
 use crate::datastore::{DatastoreError, Value};
-use crate::models::{Collection, DecodeError, Key, RestrictionMode};
+use crate::models::{Collection, DecodeError, Id, Key, RestrictionMode};
 use futures::future::BoxFuture;
 use hashbrown::HashMap;
 
@@ -48,6 +50,18 @@ pub enum RestrictError {
 /// depend on it.
 pub type Dependencies = HashMap<Key, Vec<CollectionMode>>;
 
+/// What a restriction run depends on.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub dependencies: Dependencies,
+    /// Whether the audience may see each object the rules decided about, per mode. A
+    /// result stays valid until a key its mode depends on changes. Restricters that
+    /// decide otherwise than by rule results leave it empty.
+    pub results: Vec<(CollectionMode, Id, bool)>,
+    /// For a class run: the members whose answers may differ.
+    pub personal: Personal,
+}
+
 /// Decides which values a viewer may see.
 pub trait Restricter: Send + Sync + 'static {
     /// Replaces each value the viewer may not see by `None` and removes hidden objects
@@ -57,6 +71,34 @@ pub trait Restricter: Send + Sync + 'static {
         viewer: Viewer,
         values: &'a mut [(Key, Value)],
     ) -> BoxFuture<'a, Result<Dependencies, RestrictError>>;
+
+    /// Restricts for a user or a permission class. Restricters that do not run rules
+    /// for classes decide a class as its stand-in and share the answer with no member.
+    fn restrict_for<'a>(
+        &'a self,
+        audience: &'a Audience,
+        values: &'a mut [(Key, Value)],
+    ) -> BoxFuture<'a, Result<Outcome, RestrictError>> {
+        Box::pin(async move {
+            let viewer = Viewer {
+                user_id: audience.user_id(),
+            };
+            let dependencies = self.restrict(viewer, values).await?;
+            Ok(Outcome {
+                dependencies,
+                results: Vec::new(),
+                personal: Personal {
+                    everyone: matches!(audience, Audience::Class(_)),
+                    ..Personal::default()
+                },
+            })
+        })
+    }
+
+    /// Whether `restrict_for` decides permission classes so that members may share.
+    fn shares_classes(&self) -> bool {
+        false
+    }
 }
 
 /// Lets every value through, for tests of the data path.

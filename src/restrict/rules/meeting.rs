@@ -7,7 +7,7 @@ use super::super::context::Context;
 use super::super::permission::{OrganizationManagementLevel, Permission};
 use super::super::RestrictError;
 use super::by_meeting;
-use crate::models::collections::{Group, Meeting, MeetingUser, Organization, User};
+use crate::models::collections::{Meeting, MeetingUser, Organization, User};
 use crate::models::{Collection, Field, Id, Model, RestrictionMode};
 use futures::future::BoxFuture;
 use hashbrown::{HashMap, HashSet};
@@ -162,8 +162,9 @@ async fn meeting_users_by_meeting(
 }
 
 /// Sorts pairs of (meeting, the viewer's meeting_user there) into two sets: the meetings
-/// where that meeting_user is locked out, and the other meetings where one of the
-/// meeting's groups lists it in `group/meeting_user_ids`.
+/// where that meeting_user is locked out, and the other meetings where it is in one of
+/// the meeting's groups (`meeting_user/group_ids`, the side of the relation that belongs
+/// to the viewer).
 async fn membership_states(
     ctx: &mut Context,
     memberships: &[(Id, Id)],
@@ -182,23 +183,18 @@ async fn membership_states(
     }
 
     let meetings: Vec<Id> = active.iter().map(|(meeting, _)| *meeting).collect();
+    let active_users: Vec<Id> = active.iter().map(|(_, mu)| *mu).collect();
     let group_lists = ctx.get(Meeting::GROUP_IDS, &meetings).await?;
-    let all_groups: Vec<Id> = group_lists.iter().flatten().flatten().copied().collect();
-    let members = ctx.get(Group::MEETING_USER_IDS, &all_groups).await?;
-    let members_of: HashMap<Id, Vec<Id>> = all_groups
-        .into_iter()
-        .zip(members)
-        .map(|(group, members)| (group, members.unwrap_or_default()))
-        .collect();
+    let own_groups = ctx.get(MeetingUser::GROUP_IDS, &active_users).await?;
 
     let mut in_group = HashSet::new();
-    for ((meeting, meeting_user), groups) in active.into_iter().zip(group_lists) {
-        let listed = groups.unwrap_or_default().iter().any(|group| {
-            members_of
-                .get(group)
-                .is_some_and(|members| members.contains(&meeting_user))
-        });
-        if listed {
+    for (((meeting, _), groups), own) in active.into_iter().zip(group_lists).zip(own_groups) {
+        let groups = groups.unwrap_or_default();
+        if own
+            .unwrap_or_default()
+            .iter()
+            .any(|group| groups.contains(group))
+        {
             in_group.insert(meeting);
         }
     }
@@ -307,12 +303,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn meeting_b_needs_listing_in_a_group() {
-        // meeting_user 11 names group 33, but the group does not list it.
+    async fn meeting_b_follows_the_groups_of_the_membership() {
+        // meeting_user 11 names group 33 of the meeting; the group's own list is not
+        // read, so that the answer depends only on the viewer's side of the relation.
         let data = with(
             meeting(json!({})),
             json!({
                 "meeting_user/11": {"id": 11, "user_id": 7, "meeting_id": 30, "group_ids": [33]},
+                "user/7": {"id": 7, "meeting_user_ids": [11]}
+            }),
+        );
+        assert_eq!(visible(&data, 7, "B").await, vec![30]);
+
+        // A group of another meeting does not count.
+        let data = with(
+            meeting(json!({})),
+            json!({
+                "meeting_user/11": {"id": 11, "user_id": 7, "meeting_id": 30, "group_ids": [99]},
                 "user/7": {"id": 7, "meeting_user_ids": [11]}
             }),
         );
