@@ -9,7 +9,7 @@
 
 use super::AutoupdateError;
 use crate::datastore::{Datastore, Value};
-use crate::keysbuilder::{FieldSetId, Request};
+use crate::keysbuilder::{FieldSetId, Follow, Request};
 use crate::models::{FieldKind, Fqid, Id, Key};
 use crate::projector::{self, Projector};
 use crate::restrict::{Audience, CollectionMode, Outcome, Personal, Restricter, RuleRestricter};
@@ -203,23 +203,145 @@ impl ViewState {
                 affected_modes.extend(modes.iter().copied());
             }
         }
+        let mut personal_grew = false;
+        let mut decided_dependencies = Vec::new();
         if !affected_modes.is_empty() {
-            self.results
-                .retain(|(mode, _), _| !affected_modes.contains(mode));
-            // NOTE: this scans every key of the view, so a change that a rule read (a
-            // permission, a motion state) costs work in proportion to the view's size.
-            let affected: Vec<Key> = self
-                .keys
-                .keys()
-                .copied()
-                .filter(|key| depends_on(*key, &affected_modes))
+            let old: HashMap<(CollectionMode, Id), bool> = self
+                .results
+                .extract_if(|(mode, _), _| affected_modes.contains(mode))
                 .collect();
+            let affected = match self.decide_again(&old, reader).await? {
+                Some(outcome) => {
+                    personal_grew = self.personal.extend(&outcome.personal);
+                    decided_dependencies = self.add_dependencies(outcome.dependencies);
+                    on_added(&decided_dependencies);
+                    let new: HashMap<(CollectionMode, Id), bool> = outcome
+                        .results
+                        .into_iter()
+                        .map(|(mode, id, visible)| ((mode, id), visible))
+                        .collect();
+                    let keys = self
+                        .flipped_keys(&affected_modes, &old, &new, reader)
+                        .await?;
+                    self.results.extend(new);
+                    keys
+                }
+                // NOTE: without rule results, every key of the view is scanned and each
+                // one that depends on an affected mode is restricted again.
+                None => self
+                    .keys
+                    .keys()
+                    .copied()
+                    .filter(|key| depends_on(*key, &affected_modes))
+                    .collect(),
+            };
             for key in affected {
                 txn.touch(key, self.keys.get(&key));
                 txn.read(key);
             }
         }
-        self.run(txn, reader, on_added).await
+        let mut changes = self.run(txn, reader, on_added).await?;
+        changes.personal_grew |= personal_grew;
+        changes.new_dependencies.extend(decided_dependencies);
+        Ok(changes)
+    }
+
+    /// Decides again the objects whose results `old` held, in one restriction run.
+    async fn decide_again(
+        &self,
+        old: &HashMap<(CollectionMode, Id), bool>,
+        reader: &Reader<'_>,
+    ) -> Result<Option<Outcome>, AutoupdateError> {
+        let mut objects: HashMap<CollectionMode, Vec<Id>> = HashMap::new();
+        for (mode, id) in old.keys() {
+            objects.entry(*mode).or_default().push(*id);
+        }
+        let objects: Vec<(CollectionMode, Vec<Id>)> = objects.into_iter().collect();
+        Ok(reader.restricter.decide(&self.audience, objects).await?)
+    }
+
+    /// Returns the keys to restrict again after the results of `modes` were decided
+    /// anew: keys of objects whose result changed or was not known, and relation keys
+    /// whose stored value points to such an object.
+    async fn flipped_keys(
+        &self,
+        modes: &HashSet<CollectionMode>,
+        old: &HashMap<(CollectionMode, Id), bool>,
+        new: &HashMap<(CollectionMode, Id), bool>,
+        reader: &Reader<'_>,
+    ) -> Result<Vec<Key>, AutoupdateError> {
+        let changed =
+            |mode: CollectionMode, id: Id| match (old.get(&(mode, id)), new.get(&(mode, id))) {
+                (Some(before), Some(after)) => before != after,
+                _ => true,
+            };
+        let mut keys = Vec::new();
+        // Keys of affected objects without a result: the rules skip keys without a
+        // value, so they are restricted again only when they have one now.
+        let mut undecided = Vec::new();
+        let mut relations = Vec::new();
+        for key in self.keys.keys() {
+            let def = key.field().def();
+            let own = (def.collection, def.restriction_mode);
+            if modes.contains(&own) {
+                match (old.get(&(own, key.id())), new.get(&(own, key.id()))) {
+                    (Some(before), Some(after)) if before == after => {}
+                    (Some(_), Some(_)) => {
+                        keys.push(*key);
+                        continue;
+                    }
+                    _ if def.calculated => {
+                        keys.push(*key);
+                        continue;
+                    }
+                    _ => {
+                        undecided.push(*key);
+                        continue;
+                    }
+                }
+            }
+            let points_to_affected = def.reverse.iter().any(|(target, _)| {
+                RuleRestricter::target_mode(key.field(), *target)
+                    .is_some_and(|mode| modes.contains(&(*target, mode)))
+            });
+            if points_to_affected && def.calculated {
+                // Calculated values are not in the datastore to compare with.
+                keys.push(*key);
+            } else if points_to_affected {
+                relations.push(*key);
+            }
+        }
+
+        let raw = reader.datastore.get(&undecided).await?;
+        for (key, value) in undecided.into_iter().zip(raw) {
+            if value.is_some() {
+                keys.push(key);
+            }
+        }
+
+        // A relation value is filtered by its targets' results, so it is restricted
+        // again when one of the targets it stores changed.
+        let raw = reader.datastore.get(&relations).await?;
+        for (key, value) in relations.into_iter().zip(raw) {
+            let Some(value) = value else { continue };
+            let Some(follow) = follow_of(key) else {
+                continue;
+            };
+            let Ok(targets) = Request::targets(follow, &value) else {
+                keys.push(key);
+                continue;
+            };
+            let stale = targets.iter().any(|target| {
+                RuleRestricter::target_mode(key.field(), target.collection).is_some_and(|mode| {
+                    modes.contains(&(target.collection, mode))
+                        && changed((target.collection, mode), target.id)
+                })
+            });
+            if stale {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
     }
 
     /// Returns every key that has a value, with the value, sorted by key.
@@ -257,6 +379,14 @@ impl ViewState {
 
     pub fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    pub fn request(&self) -> &Arc<Request> {
+        &self.request
+    }
+
+    pub fn audience(&self) -> &Audience {
+        &self.audience
     }
 
     /// Returns the members of the view's permission class whose answers may differ.
@@ -548,6 +678,17 @@ impl ViewState {
 
 /// Checks whether a key's restricted value can depend on the results of `modes`: its own
 /// mode is among them, or it is a relation to a collection whose deciding mode is.
+/// Returns how the targets of a relation key are read from its value.
+fn follow_of(key: Key) -> Option<Follow> {
+    match key.field().def().kind {
+        FieldKind::Relation(target) => Some(Follow::Relation(target)),
+        FieldKind::RelationList(target) => Some(Follow::RelationList(target)),
+        FieldKind::GenericRelation(_) => Some(Follow::GenericRelation),
+        FieldKind::GenericRelationList(_) => Some(Follow::GenericRelationList),
+        FieldKind::Scalar(_) => None,
+    }
+}
+
 fn depends_on(key: Key, modes: &HashSet<CollectionMode>) -> bool {
     let def = key.field().def();
     if modes.contains(&(def.collection, def.restriction_mode)) {

@@ -47,6 +47,20 @@ impl Restricter for RuleRestricter {
         Box::pin(restrict(self.datastore.clone(), audience, values))
     }
 
+    fn decide<'a>(
+        &'a self,
+        audience: &'a Audience,
+        objects: Vec<(CollectionMode, Vec<Id>)>,
+    ) -> BoxFuture<'a, Result<Option<Outcome>, RestrictError>> {
+        Box::pin(async move {
+            let mut ctx = Context::for_audience(self.datastore.clone(), audience.clone());
+            for ((collection, mode), ids) in objects {
+                ctx.visible(collection, mode, &ids).await?;
+            }
+            Ok(Some(ctx.finish()))
+        })
+    }
+
     fn shares_classes(&self) -> bool {
         true
     }

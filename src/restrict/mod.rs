@@ -95,6 +95,17 @@ pub trait Restricter: Send + Sync + 'static {
         })
     }
 
+    /// Decides again whether the audience may see the given objects, each list in its
+    /// collection mode. `None` when the restricter does not decide by rule results, so
+    /// the caller restricts the values again instead.
+    fn decide<'a>(
+        &'a self,
+        _audience: &'a Audience,
+        _objects: Vec<(CollectionMode, Vec<Id>)>,
+    ) -> BoxFuture<'a, Result<Option<Outcome>, RestrictError>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Whether `restrict_for` decides permission classes so that members may share.
     fn shares_classes(&self) -> bool {
         false
