@@ -20,7 +20,9 @@ use openslides_autoupdate::restrict::{RuleRestricter, Viewer};
 use std::sync::Arc;
 use std::time::Instant;
 
-const MOTION_LIST: &str = include_str!("requests/motion_list.json");
+/// The client's motion list without `username`, which every user sees of their own
+/// account only, so that the delegates who are not personal share one view.
+const MOTION_LIST: &str = include_str!("requests/motion_list_without_usernames.json");
 
 /// Lists the user ids of the members of the group named `name`.
 fn group_members(export: &serde_json::Value, name: &str) -> Vec<u64> {

@@ -1,7 +1,7 @@
 //! A property of incremental updates with the restriction rules: after any series of
 //! changes to what the rules read (motion states and their restrictions, group
-//! permissions, group memberships, submitters), a view updated change by change holds
-//! exactly the values of a view resolved from scratch. It is checked for single users and
+//! permissions, group memberships), a view updated change by change contains exactly the
+//! values of a view resolved from scratch. It is checked for single users and
 //! for permission classes, on example-data.json with the client's requests.
 //!
 //! Changes are drawn with a fixed seed, so a failure repeats.

@@ -33,7 +33,7 @@ struct KeyState {
 pub struct ViewState {
     request: Arc<Request>,
     audience: Audience,
-    /// For a permission class: the members whose answers may differ from the view's.
+    /// For a permission class: the members whose values may differ from the view's.
     personal: Personal,
     keys: HashMap<Key, KeyState>,
     applied: HashMap<(FieldSetId, Fqid), u32>,
@@ -43,8 +43,8 @@ pub struct ViewState {
     // costs an unneeded check, never a missed change.
     restrict_deps: HashMap<Key, SmallVec<[CollectionMode; 2]>>,
     /// The rule results of earlier reads, per mode and object. A changed scalar value
-    /// of an object whose result is known skips the rules; the results of a mode are
-    /// dropped when a key in `restrict_deps` of that mode changes.
+    /// of an object whose result is known skips the rules. The results of a mode are
+    /// decided again when a key in `restrict_deps` of that mode changes.
     results: HashMap<(CollectionMode, Id), bool>,
 }
 
@@ -389,7 +389,7 @@ impl ViewState {
         &self.audience
     }
 
-    /// Returns the members of the view's permission class whose answers may differ.
+    /// Returns the members of the view's permission class whose values may differ.
     pub fn personal(&self) -> &Personal {
         &self.personal
     }
@@ -457,8 +457,8 @@ impl ViewState {
         Ok(changes)
     }
 
-    /// Returns the known rule result for a key of a scalar field; `None` for relations,
-    /// whose values the rules filter, and for objects not decided yet.
+    /// Returns the known rule result for a key of a scalar field. Relations get `None`,
+    /// because the rules filter their values, and so do objects not decided yet.
     fn known_result(&self, key: Key) -> Option<bool> {
         let def = key.field().def();
         if !matches!(def.kind, FieldKind::Scalar(_)) {

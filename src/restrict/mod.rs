@@ -58,7 +58,7 @@ pub struct Outcome {
     /// result stays valid until a key its mode depends on changes. Restricters that
     /// decide otherwise than by rule results leave it empty.
     pub results: Vec<(CollectionMode, Id, bool)>,
-    /// For a class run: the members whose answers may differ.
+    /// For a class run: the members whose values may differ.
     pub personal: Personal,
 }
 
@@ -73,7 +73,7 @@ pub trait Restricter: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Dependencies, RestrictError>>;
 
     /// Restricts for a user or a permission class. Restricters that do not run rules
-    /// for classes decide a class as its stand-in and share the answer with no member.
+    /// for classes decide a class as its stand-in and share the result with no member.
     fn restrict_for<'a>(
         &'a self,
         audience: &'a Audience,
@@ -106,7 +106,7 @@ pub trait Restricter: Send + Sync + 'static {
         Box::pin(async { Ok(None) })
     }
 
-    /// Whether `restrict_for` decides permission classes so that members may share.
+    /// Tells whether `restrict_for` decides permission classes so that members may share.
     fn shares_classes(&self) -> bool {
         false
     }
