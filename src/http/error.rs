@@ -1,6 +1,7 @@
 //! The one place that turns errors into HTTP statuses and the error JSON of OpenSlides:
 //! `{"error": {"type": ..., "msg": ...}}`.
 
+use super::repeats::Repeats;
 use crate::auth::AuthError;
 use crate::autoupdate::AutoupdateError;
 use crate::datastore::DatastoreError;
@@ -87,7 +88,12 @@ impl From<AutoupdateError> for ErrorResponse {
             AutoupdateError::Datastore(DatastoreError::Unavailable(_))
             | AutoupdateError::Restrict(RestrictError::Datastore(DatastoreError::Unavailable(_))) =>
             {
-                tracing::warn!(%error, "request failed: the datastore is unavailable");
+                // Clients retry during an outage, so the warning is logged once per
+                // interval with the number of failures held back.
+                static FAILURES: Repeats = Repeats::new(super::repeats::WARNING_INTERVAL);
+                if let Some(held_back) = FAILURES.check(std::time::Instant::now()) {
+                    tracing::warn!(%error, held_back, "request failed: the datastore is unavailable");
+                }
                 ErrorResponse::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

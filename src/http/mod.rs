@@ -1,6 +1,7 @@
 //! The HTTP API: routing, the autoupdate handlers and health.
 
 mod error;
+mod repeats;
 mod tls;
 mod transport;
 
@@ -20,6 +21,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use repeats::Repeats;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,16 +163,20 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// `{"healthy": false}` otherwise, so that an orchestrator notices an outage.
 async fn health(State(state): State<AppState>) -> Response {
     let ping = tokio::time::timeout(HEALTH_TIMEOUT, state.autoupdate.datastore().ping()).await;
+    // An orchestrator checks often, so repeated failures are logged once per interval.
+    static FAILURES: Repeats = Repeats::new(repeats::WARNING_INTERVAL);
     let (status, body) = match ping {
         Ok(Ok(())) => (StatusCode::OK, "{\"healthy\": true}\n"),
-        // NOTE: every failed check logs a warning; an orchestrator that checks often fills
-        // the log during an outage, because repeats are not rate-limited yet.
         Ok(Err(error)) => {
-            tracing::warn!(%error, "health check: the datastore cannot be read");
+            if let Some(held_back) = FAILURES.check(std::time::Instant::now()) {
+                tracing::warn!(%error, held_back, "health check: the datastore cannot be read");
+            }
             (StatusCode::SERVICE_UNAVAILABLE, "{\"healthy\": false}\n")
         }
         Err(_) => {
-            tracing::warn!(timeout = ?HEALTH_TIMEOUT, "health check: the datastore timed out");
+            if let Some(held_back) = FAILURES.check(std::time::Instant::now()) {
+                tracing::warn!(timeout = ?HEALTH_TIMEOUT, held_back, "health check: the datastore timed out");
+            }
             (StatusCode::SERVICE_UNAVAILABLE, "{\"healthy\": false}\n")
         }
     };
