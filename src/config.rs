@@ -170,22 +170,22 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "REQUEST_MAX_OBJECTS",
         default: "1000",
-        help: "The most request objects (entries of the body's list) in one autoupdate request. The OpenSlides client sends at most 4.",
+        help: "The maximum number of request objects (entries of the body's list) in one autoupdate request. The OpenSlides client sends at most 4.",
     },
     Variable {
         name: "REQUEST_MAX_IDS",
         default: "100000",
-        help: "The most ids in one request object.",
+        help: "The maximum number of ids in one request object.",
     },
     Variable {
         name: "REQUEST_MAX_DEPTH",
         default: "20",
-        help: "The most relation descriptions nested in each other in a request. The OpenSlides client nests at most 6.",
+        help: "The maximum number of relation descriptions nested in each other in a request. The OpenSlides client nests at most 6.",
     },
     Variable {
         name: "REQUEST_MAX_KEYS",
         default: "3000000",
-        help: "The most keys a request may resolve to. The motion list of a meeting with 1,000 motions has about 58,000. A request that grows past the limit gets a 400 error, or an error line that ends its stream.",
+        help: "The maximum number of keys a request may resolve to. The motion list of a meeting with 1,000 motions has about 58,000. A request that grows past the limit gets a 400 error, or an error line that ends its stream.",
     },
     Variable {
         name: "REQUEST_MAX_K_BYTES",

@@ -104,7 +104,7 @@ pub struct Request {
     /// A text form that is equal for requests that ask for the same keys in the same way,
     /// whatever the order of their fields and ids.
     canonical: Arc<str>,
-    /// The most keys the request may resolve to; see `Limits::max_keys`.
+    /// The maximum number of keys the request may resolve to; see `Limits::max_keys`.
     max_keys: usize,
 }
 
@@ -132,8 +132,8 @@ impl Request {
         self.roots.is_empty()
     }
 
-    /// The most keys a view of this request may hold; more end it with
-    /// `AutoupdateError::TooManyKeys`.
+    /// Returns the maximum number of keys a view of this request may contain. More keys
+    /// end the view with `AutoupdateError::TooManyKeys`.
     pub fn max_keys(&self) -> usize {
         self.max_keys
     }

@@ -503,7 +503,7 @@ fn parse_description<'a>(
         Value::Null => return Ok(Description::Plain),
         Value::Object(_) if path.len() > max_depth => {
             return Err(RequestError::Limit(format!(
-                "field \"{}\": relation descriptions nest more than {max_depth} levels deep",
+                "field \"{}\": relation descriptions nest deeper than the limit of {max_depth}",
                 path.join(".")
             )))
         }

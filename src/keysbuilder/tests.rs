@@ -405,7 +405,7 @@ fn limit_error(body: &serde_json::Value, keys: &str) -> String {
     }
 }
 
-/// A request of motions that follows `lead_motion_id` `depth` times.
+/// Builds a request of motions that follows `lead_motion_id` `depth` times.
 fn nested_motions(depth: usize) -> serde_json::Value {
     let mut fields = json!({"title": null});
     for _ in 0..depth {
@@ -467,13 +467,13 @@ fn too_deep_descriptions_are_rejected() {
     assert_eq!(
         limit_error(&nested_motions(3), ""),
         "Invalid request: field \"lead_motion_id.lead_motion_id.lead_motion_id\": relation \
-         descriptions nest more than 2 levels deep"
+         descriptions nest deeper than the limit of 2"
     );
 }
 
 #[test]
-fn deep_descriptions_are_rejected_before_the_json_parser_gives_up() {
-    // serde_json stops at 128 nested JSON values: 62 relation levels.
+fn depth_limit_precedes_json_parser_limit() {
+    // serde_json stops at 128 nested JSON values, about 60 relation levels.
     let limits = Limits {
         max_depth: 50,
         ..Limits::DEFAULT
