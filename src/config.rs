@@ -185,12 +185,12 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "REQUEST_MAX_KEYS",
         default: "3000000",
-        help: "The maximum number of keys a request may resolve to. The motion list of a meeting with 1,000 motions has about 58,000. A request that grows past the limit gets a 400 error, or an error line that ends its stream.",
+        help: "The maximum number of keys a request may resolve to. In a generated meeting with 2,000 users, 1,000 motions and 50 polls, the motion list of the OpenSlides client resolves to about 58,000 and its poll list to about 197,000. A request that grows past the limit gets a 400 error, or an error line that ends its stream.",
     },
     Variable {
         name: "REQUEST_MAX_K_BYTES",
-        default: "65536",
-        help: "The longest `k` query parameter in bytes, after URL decoding.",
+        default: "16384",
+        help: "The longest `k` query parameter in bytes, after URL decoding. URLs longer than 65,534 bytes get 414 before this check.",
     },
 ];
 

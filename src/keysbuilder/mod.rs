@@ -28,7 +28,7 @@ impl Limits {
         max_ids: 100_000,
         max_depth: 20,
         max_keys: 3_000_000,
-        max_k_bytes: 65_536,
+        max_k_bytes: 16_384,
     };
 }
 
