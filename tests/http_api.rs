@@ -583,7 +583,7 @@ async fn too_long_k_gets_400() {
         limit_error("Invalid request: the parameter k has 36 bytes, more than the limit of 20")
     );
 
-    // The HTTP layer rejects longer URLs before the handler sees them. The HTTP client
+    // The HTTP layer rejects longer URLs before the handler runs. The HTTP client
     // cannot build such a URL, so the request is written by hand.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let keys = vec!["organization/1/name"; 4_000].join(",");
