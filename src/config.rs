@@ -3,6 +3,8 @@
 
 use crate::auth::{AuthSettings, DEVELOPMENT_COOKIE_KEY, DEVELOPMENT_TOKEN_KEY};
 use crate::datastore::PostgresConfig;
+use crate::http::RequestLimits;
+use crate::keysbuilder::Limits;
 use crate::messagebus::RedisConfig;
 use std::time::Duration;
 
@@ -160,6 +162,36 @@ pub const VARIABLES: &[Variable] = &[
         default: "false",
         help: "Do not save the connection count to Redis; `connection_count` and the metric then show the connections of this instance only.",
     },
+    Variable {
+        name: "REQUEST_MAX_BODY_BYTES",
+        default: "2097152",
+        help: "The largest autoupdate request body in bytes (2 MiB); a larger body gets 413. The largest requests of the OpenSlides client have about 15 KB.",
+    },
+    Variable {
+        name: "REQUEST_MAX_OBJECTS",
+        default: "1000",
+        help: "The maximum number of request objects (entries of the body's list) in one autoupdate request. The OpenSlides client sends at most 4.",
+    },
+    Variable {
+        name: "REQUEST_MAX_IDS",
+        default: "100000",
+        help: "The maximum number of ids in one request object.",
+    },
+    Variable {
+        name: "REQUEST_MAX_DEPTH",
+        default: "20",
+        help: "The maximum number of relation descriptions nested in each other in a request. The OpenSlides client nests at most 6.",
+    },
+    Variable {
+        name: "REQUEST_MAX_KEYS",
+        default: "3000000",
+        help: "The maximum number of keys a request may resolve to. In a generated meeting with 2,000 users, 1,000 motions and 50 polls, the motion list of the OpenSlides client resolves to about 58,000 and its poll list to about 197,000. A request that grows past the limit gets a 400 error, or an error line that ends its stream.",
+    },
+    Variable {
+        name: "REQUEST_MAX_K_BYTES",
+        default: "16384",
+        help: "The longest `k` query parameter in bytes, after URL decoding. URLs longer than 65,534 bytes get 414 before this check.",
+    },
 ];
 
 /// Renders the table of variables as Markdown: the content of `environment.md`.
@@ -238,6 +270,8 @@ pub struct Config {
     pub metric_save_interval: Duration,
     /// Whether the connection count is shared through Redis.
     pub count_in_redis: bool,
+    /// The bounds on autoupdate requests.
+    pub limits: RequestLimits,
 }
 
 impl Config {
@@ -286,6 +320,16 @@ impl Config {
             metric_interval: reader.interval("METRIC_INTERVAL")?,
             metric_save_interval: reader.save_interval("METRIC_SAVE_INTERVAL")?,
             count_in_redis: !reader.bool("DISABLE_CONNECTION_COUNT")? && !public_access_only,
+            limits: RequestLimits {
+                body_bytes: reader.limit("REQUEST_MAX_BODY_BYTES")?,
+                request: Limits {
+                    max_objects: reader.limit("REQUEST_MAX_OBJECTS")?,
+                    max_ids: reader.limit("REQUEST_MAX_IDS")?,
+                    max_depth: reader.limit("REQUEST_MAX_DEPTH")?,
+                    max_keys: reader.limit("REQUEST_MAX_KEYS")?,
+                    max_k_bytes: reader.limit("REQUEST_MAX_K_BYTES")?,
+                },
+            },
             public_access_only,
         })
         .and_then(|config| match (&config.cert_file, &config.key_file) {
@@ -346,6 +390,15 @@ impl Reader<'_> {
 
     fn bool(&self, name: &str) -> Result<bool, ConfigError> {
         parse_bool(&self.text(name)).ok_or_else(|| self.invalid(name, "expected true or false"))
+    }
+
+    /// Reads a limit: a positive whole number.
+    fn limit(&self, name: &str) -> Result<usize, ConfigError> {
+        self.text(name)
+            .parse()
+            .ok()
+            .filter(|limit| *limit > 0)
+            .ok_or_else(|| self.invalid(name, "expected a positive whole number"))
     }
 
     fn port(&self, name: &str) -> Result<u16, ConfigError> {
@@ -525,6 +578,36 @@ mod tests {
         assert_eq!(config.metric_save_interval, Duration::from_secs(300));
         assert!(config.count_in_redis);
         assert!(!config.public_access_only);
+        assert_eq!(config.limits, RequestLimits::default());
+    }
+
+    #[test]
+    fn config_reads_request_limits() {
+        let dev = ("OPENSLIDES_DEVELOPMENT", "true");
+        let limits = config(&[
+            dev,
+            ("REQUEST_MAX_BODY_BYTES", "100"),
+            ("REQUEST_MAX_OBJECTS", "2"),
+            ("REQUEST_MAX_IDS", "3"),
+            ("REQUEST_MAX_DEPTH", "4"),
+            ("REQUEST_MAX_KEYS", "5"),
+            ("REQUEST_MAX_K_BYTES", "6"),
+        ])
+        .unwrap()
+        .limits;
+        assert_eq!(limits.body_bytes, 100);
+        assert_eq!(
+            limits.request,
+            Limits {
+                max_objects: 2,
+                max_ids: 3,
+                max_depth: 4,
+                max_keys: 5,
+                max_k_bytes: 6,
+            }
+        );
+        assert!(config(&[dev, ("REQUEST_MAX_KEYS", "0")]).is_err());
+        assert!(config(&[dev, ("REQUEST_MAX_IDS", "many")]).is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::autoupdate::{Autoupdate, WorkPool};
 use crate::config::Config;
 use crate::datastore::{Datastore, PostgresSource};
 use crate::history::History;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, RequestLimits};
 use crate::messagebus;
 use crate::metric::{self, ConnectionCounter};
 use crate::restrict::RuleRestricter;
@@ -88,6 +88,7 @@ pub async fn run(
         tls,
         connections,
         pool: WorkPool::new(config.concurrent_workers),
+        limits: config.limits,
     };
     let result = serve_with(listener, autoupdate, auth, options, shutdown).await;
     for task in background {
@@ -111,6 +112,7 @@ pub async fn serve(
         tls,
         connections: ConnectionCounter::local(),
         pool: WorkPool::new(0),
+        limits: RequestLimits::default(),
     };
     serve_with(listener, autoupdate, auth, options, shutdown).await
 }
@@ -122,6 +124,8 @@ pub struct ServeOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub connections: ConnectionCounter,
     pub pool: WorkPool,
+    /// The bounds on autoupdate requests.
+    pub limits: RequestLimits,
 }
 
 /// Serves HTTP with the given core and options until `shutdown` completes.
@@ -137,6 +141,7 @@ pub async fn serve_with(
         tls,
         connections,
         pool,
+        limits,
     } = options;
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState {
@@ -146,6 +151,7 @@ pub async fn serve_with(
         heartbeat,
         connections,
         pool,
+        limits,
     };
     if let Ok(address) = listener.local_addr() {
         let scheme = if tls.is_some() { "https" } else { "http" };

@@ -446,3 +446,212 @@ async fn unreachable_postgres_is_unhealthy_and_503() {
     assert_eq!(answer.json()["error"]["type"], "unavailable");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// Starts the service on a small organization, with AUTH_FAKE and one request limit set.
+async fn limited_service(variable: &str, value: &str) -> TestService {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({
+        "organization/1": {"id": 1, "name": "Org", "committee_ids": [1]},
+        "committee/1": {"id": 1, "name": "C1", "organization_id": 1},
+        "committee/2": {"id": 2, "name": "C2", "organization_id": 1},
+        "user/1": {"id": 1, "organization_management_level": "superadmin"},
+    }))
+    .await;
+    TestService::start_with_env(
+        db,
+        &[
+            ("AUTH_FAKE", "true".to_string()),
+            (variable, value.to_string()),
+        ],
+    )
+    .await
+}
+
+fn limit_error(message: &str) -> serde_json::Value {
+    json!({"error": {"type": "invalid_request", "msg": message}})
+}
+
+#[tokio::test]
+async fn body_limit_is_a_setting() {
+    let service = limited_service("REQUEST_MAX_BODY_BYTES", "100").await;
+    let url = format!("{}/system/autoupdate?single=1", service.url);
+    let fits = br#"[{"ids": [1], "collection": "organization", "fields": {"name": null}}]"#;
+    assert!(fits.len() <= 100);
+    let answer = send(reqwest::Method::POST, &url, Some(fits.to_vec())).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json(), json!({"organization/1/name": "Org"}));
+
+    let answer = send(reqwest::Method::POST, &url, Some(vec![b' '; 101])).await;
+    assert_eq!(answer.status, 413);
+    assert_eq!(
+        answer.json(),
+        limit_error("Invalid request: the body is larger than 100 bytes")
+    );
+}
+
+#[tokio::test]
+async fn too_many_request_objects_get_400() {
+    let service = limited_service("REQUEST_MAX_OBJECTS", "2").await;
+    let url = format!("{}/system/autoupdate?single=1", service.url);
+    let object = json!({"ids": [1], "collection": "organization", "fields": {"name": null}});
+    assert_eq!(post(&url, &json!([object, object])).await.status, 200);
+
+    let answer = post(&url, &json!([object, object, object])).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.json(),
+        limit_error("Invalid request: the body has 3 request objects, more than the limit of 2")
+    );
+}
+
+#[tokio::test]
+async fn too_many_ids_get_400() {
+    let service = limited_service("REQUEST_MAX_IDS", "2").await;
+    let url = format!("{}/system/autoupdate?single=1", service.url);
+    let body = |ids| json!([{"ids": ids, "collection": "committee", "fields": {"name": null}}]);
+    let answer = post(&url, &body(json!([1, 2]))).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.json(),
+        json!({"committee/1/name": "C1", "committee/2/name": "C2"})
+    );
+
+    let answer = post(&url, &body(json!([1, 2, 3]))).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.json(),
+        limit_error("Invalid request: a request object has 3 ids, more than the limit of 2")
+    );
+}
+
+#[tokio::test]
+async fn too_deep_descriptions_get_400() {
+    let service = limited_service("REQUEST_MAX_DEPTH", "1").await;
+    let url = format!("{}/system/autoupdate?single=1", service.url);
+    let committees = |fields| {
+        json!([{"ids": [1], "collection": "organization", "fields": {
+            "committee_ids": {"type": "relation-list", "collection": "committee", "fields": fields}
+        }}])
+    };
+    let answer = post(&url, &committees(json!({"name": null}))).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.json(),
+        json!({"organization/1/committee_ids": [1], "committee/1/name": "C1"})
+    );
+
+    let back = json!({"organization_id": {
+        "type": "relation", "collection": "organization", "fields": {"name": null}
+    }});
+    let answer = post(&url, &committees(back)).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.json(),
+        limit_error(
+            "Invalid request: field \"committee_ids.organization_id\": relation descriptions \
+             nest deeper than the limit of 1"
+        )
+    );
+}
+
+#[tokio::test]
+async fn too_long_k_gets_400() {
+    let service = limited_service("REQUEST_MAX_K_BYTES", "20").await;
+    let answer = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/system/autoupdate?single=1&k=organization/1/name",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+
+    let answer = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/system/autoupdate?single=1&k=organization/1/name,committee/1/name",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.json(),
+        limit_error("Invalid request: the parameter k has 36 bytes, more than the limit of 20")
+    );
+
+    // The HTTP layer rejects longer URLs before the handler runs. The HTTP client
+    // cannot build such a URL, so the request is written by hand.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let keys = vec!["organization/1/name"; 4_000].join(",");
+    let address = service.url.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head =
+        format!("GET /system/autoupdate?single=1&k={keys} HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 64];
+    let read = socket.read(&mut answer).await.unwrap();
+    let status_line = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(status_line.starts_with("HTTP/1.1 414"), "{status_line}");
+}
+
+#[tokio::test]
+async fn request_over_key_limit_gets_400() {
+    let service = limited_service("REQUEST_MAX_KEYS", "2").await;
+    let url = |keys: &str| format!("{}/system/autoupdate?single=1&k={keys}", service.url);
+    let answer = send(
+        reqwest::Method::GET,
+        &url("committee/1/name,committee/2/name"),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+
+    let keys = "committee/1/name,committee/2/name,organization/1/name";
+    for url in [
+        url(keys),
+        format!("{}/system/autoupdate?k={keys}", service.url),
+    ] {
+        let answer = send(reqwest::Method::GET, &url, None).await;
+        assert_eq!(answer.status, 400);
+        assert_eq!(
+            answer.json(),
+            limit_error("Invalid request: the request expands to more than 2 keys")
+        );
+    }
+}
+
+#[tokio::test]
+async fn stream_past_key_limit_ends_with_error() {
+    let service = limited_service("REQUEST_MAX_KEYS", "3").await;
+    let request = json!([{"ids": [1], "collection": "organization", "fields": {
+        "name": null,
+        "committee_ids": {"type": "relation-list", "collection": "committee", "fields": {"name": null}}
+    }}]);
+    let mut stream = support::Stream::open(
+        &format!("{}/system/autoupdate", service.url),
+        Some(&request),
+    )
+    .await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(
+        stream.next_json().await,
+        json!({
+            "organization/1/name": "Org",
+            "organization/1/committee_ids": [1],
+            "committee/1/name": "C1",
+        })
+    );
+
+    service
+        .change(&json!({"organization/1/committee_ids": [1, 2]}))
+        .await;
+    assert_eq!(
+        stream.next_json().await,
+        limit_error("Invalid request: the request expands to more than 3 keys")
+    );
+    assert!(stream.ended(Duration::from_secs(2)).await);
+}

@@ -36,6 +36,9 @@ pub enum AutoupdateError {
     /// A stored value has the wrong shape for how the request follows it.
     #[error("invalid value in key {key}: {error}")]
     Value { key: Key, error: TargetError },
+    /// The request grew to more keys than `Limits::max_keys` allows.
+    #[error("Invalid request: the request expands to more than {limit} keys")]
+    TooManyKeys { limit: usize },
     #[error(transparent)]
     Datastore(#[from] DatastoreError),
     #[error(transparent)]

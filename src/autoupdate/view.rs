@@ -410,6 +410,12 @@ impl ViewState {
         let mut new_dependencies = Vec::new();
         let mut personal_grew = false;
         while !txn.to_read.is_empty() {
+            // Every new key waits in `to_read`, so the view grows at most one round past
+            // the limit. NOTE: keys that leave in this transaction count until it ends.
+            let limit = self.request.max_keys();
+            if self.keys.len() > limit {
+                return Err(AutoupdateError::TooManyKeys { limit });
+            }
             let keys = std::mem::take(&mut txn.to_read);
             txn.pending_read.clear();
 

@@ -85,6 +85,11 @@ impl From<AutoupdateError> for ErrorResponse {
             | AutoupdateError::Restrict(crate::restrict::RestrictError::Value { .. }) => {
                 ErrorResponse::new(StatusCode::BAD_REQUEST, "ValueError", error.to_string())
             }
+            AutoupdateError::TooManyKeys { .. } => ErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                error.to_string(),
+            ),
             AutoupdateError::Datastore(DatastoreError::Unavailable(_))
             | AutoupdateError::Restrict(RestrictError::Datastore(DatastoreError::Unavailable(_))) =>
             {

@@ -12,7 +12,7 @@ pub use transport::{Format, HashState};
 
 use crate::auth::{Auth, AuthError, Authenticated, AUTH_HEADER};
 use crate::autoupdate::{Autoupdate, AutoupdateError, Connection, WorkPool};
-use crate::keysbuilder::Request;
+use crate::keysbuilder::{Limits, Request};
 use crate::metric::{ConnectionCounter, ConnectionKind, CountGuard};
 use crate::restrict::Viewer;
 use axum::body::{Body, Bytes};
@@ -40,11 +40,31 @@ pub struct AppState {
     pub connections: ConnectionCounter,
     /// The bound on first messages computed at the same time.
     pub pool: WorkPool,
+    /// The bounds on autoupdate requests.
+    pub limits: RequestLimits,
 }
 
-/// The largest request body read, in bytes. The largest requests of the OpenSlides
-/// client are about 15 KB.
+/// The default of the largest request body read, in bytes. The largest requests of the
+/// OpenSlides client are about 15 KB.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// The bounds on the autoupdate requests the service accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// The largest request body read, in bytes; larger bodies get 413.
+    pub body_bytes: usize,
+    /// The bounds on the parsed request and the keys it resolves to.
+    pub request: Limits,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            body_bytes: MAX_BODY_BYTES,
+            request: Limits::DEFAULT,
+        }
+    }
+}
 
 /// Builds the routes of the service.
 pub fn router(state: AppState) -> Router {
@@ -74,18 +94,15 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     .into_response()
 }
 
-/// Reads the request body, up to `MAX_BODY_BYTES`.
-async fn read_body(body: Body) -> Result<Bytes, ErrorResponse> {
+/// Reads the request body, up to `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ErrorResponse> {
     use http_body_util::BodyExt;
-    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
+    match http_body_util::Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(ErrorResponse::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "invalid_request",
-            format!("Invalid request: the body is larger than {MAX_BODY_BYTES} bytes"),
+            format!("Invalid request: the body is larger than {limit} bytes"),
         )),
         Err(error) => Err(ErrorResponse::new(
             StatusCode::BAD_REQUEST,
@@ -227,7 +244,7 @@ async fn public_autoupdate(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read_body(body).await {
+    let body = match read_body(body, state.limits.body_bytes).await {
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
@@ -279,7 +296,7 @@ async fn internal_autoupdate(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let body = match read_body(body).await {
+    let body = match read_body(body, state.limits.body_bytes).await {
         Ok(body) => body,
         Err(error) => return error.into_response(),
     };
@@ -400,7 +417,11 @@ async fn handle_autoupdate(
     };
     let long_polling = hash.is_some() || query.has("longpolling");
 
-    let request = Arc::new(Request::parse(&body, query.get("k"))?);
+    let request = Arc::new(Request::parse_with(
+        &body,
+        query.get("k"),
+        &state.limits.request,
+    )?);
     if let Some(position) = position {
         // A position implies `single`: old data does not change.
         let history = state.autoupdate.history().ok_or_else(|| {

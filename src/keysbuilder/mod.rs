@@ -6,6 +6,38 @@ mod parse;
 
 pub use parse::RequestError;
 
+/// Bounds on the size and shape of a request, against hostile or broken clients. The
+/// defaults leave ample room above the largest requests of the OpenSlides client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Request objects in the body's list.
+    pub max_objects: usize,
+    /// Ids of one request object.
+    pub max_ids: usize,
+    /// Relation descriptions nested in each other.
+    pub max_depth: usize,
+    /// Keys the resolved request may contain at any time.
+    pub max_keys: usize,
+    /// Bytes of the decoded `k` query parameter.
+    pub max_k_bytes: usize,
+}
+
+impl Limits {
+    pub const DEFAULT: Limits = Limits {
+        max_objects: 1_000,
+        max_ids: 100_000,
+        max_depth: 20,
+        max_keys: 3_000_000,
+        max_k_bytes: 16_384,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
 use crate::models::{Collection, FieldId, FieldKind, Fqid, Id};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -65,13 +97,26 @@ pub struct Root {
 }
 
 /// A checked keysbuilder request.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Request {
     field_sets: Vec<FieldSet>,
     roots: Vec<Root>,
     /// A text form that is equal for requests that ask for the same keys in the same way,
     /// whatever the order of their fields and ids.
     canonical: Arc<str>,
+    /// The maximum number of keys the request may resolve to; see `Limits::max_keys`.
+    max_keys: usize,
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request {
+            field_sets: Vec::new(),
+            roots: Vec::new(),
+            canonical: Arc::from(""),
+            max_keys: Limits::DEFAULT.max_keys,
+        }
+    }
 }
 
 impl Request {
@@ -85,6 +130,12 @@ impl Request {
 
     pub fn is_empty(&self) -> bool {
         self.roots.is_empty()
+    }
+
+    /// Returns the maximum number of keys a view of this request may contain. More keys
+    /// end the view with `AutoupdateError::TooManyKeys`.
+    pub fn max_keys(&self) -> usize {
+        self.max_keys
     }
 
     /// Returns the request's canonical text. Two requests with the same text resolve to

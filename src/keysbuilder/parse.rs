@@ -1,6 +1,6 @@
 //! Parsing and checking of request bodies, the `k` query parameter, and relation values.
 
-use super::{FieldSet, FieldSetId, Follow, Request, RequestedField, Root, TargetError};
+use super::{FieldSet, FieldSetId, Follow, Limits, Request, RequestedField, Root, TargetError};
 use crate::models::{Collection, FieldKind, Fqid, Id, Key, MAX_ID};
 use serde_json::{Map, Value};
 use smallvec::SmallVec;
@@ -15,6 +15,9 @@ pub enum RequestError {
     /// The body is not JSON (type `JsonError`).
     #[error("{0}")]
     Json(String),
+    /// The request exceeds one of the `Limits` (type `invalid_request`).
+    #[error("Invalid request: {0}")]
+    Limit(String),
 }
 
 impl RequestError {
@@ -23,6 +26,7 @@ impl RequestError {
         match self {
             RequestError::Syntax(_) => "SyntaxError",
             RequestError::Json(_) => "JsonError",
+            RequestError::Limit(_) => "invalid_request",
         }
     }
 
@@ -38,17 +42,28 @@ impl RequestError {
 
 impl Request {
     /// Parses a request from a body (a JSON list of `{ids, collection, fields}`, or empty)
-    /// and the comma separated keys of the `k` query parameter. Both may be given.
+    /// and the comma separated keys of the `k` query parameter. Both may be given. The
+    /// default `Limits` apply.
     pub fn parse(body: &[u8], keys: &str) -> Result<Request, RequestError> {
-        let mut builder = Builder::default();
+        Request::parse_with(body, keys, &Limits::DEFAULT)
+    }
+
+    /// Like `parse`, within the given limits.
+    pub fn parse_with(body: &[u8], keys: &str, limits: &Limits) -> Result<Request, RequestError> {
+        let mut builder = Builder {
+            limits: *limits,
+            field_sets: Vec::new(),
+            roots: Vec::new(),
+            canonical_sets: Vec::new(),
+        };
         builder.add_keys(keys)?;
         builder.add_body(body)?;
         Ok(builder.finish())
     }
 }
 
-#[derive(Default)]
 struct Builder {
+    limits: Limits,
     field_sets: Vec<FieldSet>,
     roots: Vec<Root>,
     /// Canonical text of each field set, by id.
@@ -81,6 +96,13 @@ impl Builder {
     fn add_keys(&mut self, keys: &str) -> Result<(), RequestError> {
         if keys.is_empty() {
             return Ok(());
+        }
+        if keys.len() > self.limits.max_k_bytes {
+            return Err(RequestError::Limit(format!(
+                "the parameter k has {} bytes, more than the limit of {}",
+                keys.len(),
+                self.limits.max_k_bytes
+            )));
         }
 
         // One root per field, so a long `k` list needs few field sets.
@@ -126,6 +148,13 @@ impl Builder {
         if items.is_empty() {
             return Err(RequestError::Syntax("No data".into()));
         }
+        if items.len() > self.limits.max_objects {
+            return Err(RequestError::Limit(format!(
+                "the body has {} request objects, more than the limit of {}",
+                items.len(),
+                self.limits.max_objects
+            )));
+        }
 
         for item in &items {
             self.add_root(item)?;
@@ -138,6 +167,15 @@ impl Builder {
             return Err(wrong_type("", item, "object"));
         };
 
+        if let Some(Value::Array(ids)) = object.get("ids") {
+            if ids.len() > self.limits.max_ids {
+                return Err(RequestError::Limit(format!(
+                    "a request object has {} ids, more than the limit of {}",
+                    ids.len(),
+                    self.limits.max_ids
+                )));
+            }
+        }
         let ids = parse_ids(object.get("ids"))?;
         let collection_name = match object.get("collection") {
             None | Some(Value::Null) => "",
@@ -150,7 +188,11 @@ impl Builder {
             Some(other) => return Err(wrong_type("fields", other, "object")),
         };
         let descriptions = match fields {
-            Some(fields) => Some(parse_descriptions(fields, &mut Vec::new())?),
+            Some(fields) => Some(parse_descriptions(
+                fields,
+                &mut Vec::new(),
+                self.limits.max_depth,
+            )?),
             None => None,
         };
 
@@ -398,6 +440,7 @@ impl Builder {
             field_sets: self.field_sets,
             roots: self.roots,
             canonical: canonical.join(";").into(),
+            max_keys: self.limits.max_keys,
         }
     }
 }
@@ -434,14 +477,17 @@ fn parse_ids(value: Option<&Value>) -> Result<Vec<i64>, RequestError> {
         .collect()
 }
 
+/// Parses the field descriptions of one object. `path` names the fields that lead
+/// here; each of them is a relation description, so its length is the nesting depth.
 fn parse_descriptions<'a>(
     fields: &'a Map<String, Value>,
     path: &mut Vec<&'a str>,
+    max_depth: usize,
 ) -> Result<BTreeMap<String, Description>, RequestError> {
     let mut out = BTreeMap::new();
     for (name, value) in fields {
         path.push(name);
-        let description = parse_description(value, path)?;
+        let description = parse_description(value, path, max_depth)?;
         path.pop();
         out.insert(name.clone(), description);
     }
@@ -451,9 +497,16 @@ fn parse_descriptions<'a>(
 fn parse_description<'a>(
     value: &'a Value,
     path: &mut Vec<&'a str>,
+    max_depth: usize,
 ) -> Result<Description, RequestError> {
     let object = match value {
         Value::Null => return Ok(Description::Plain),
+        Value::Object(_) if path.len() > max_depth => {
+            return Err(RequestError::Limit(format!(
+                "field \"{}\": relation descriptions nest deeper than the limit of {max_depth}",
+                path.join(".")
+            )))
+        }
         Value::Object(object) => object,
         other => {
             return Err(RequestError::at(
@@ -523,7 +576,7 @@ fn parse_description<'a>(
     Ok(Description::Follow {
         kind: kind.to_string(),
         collection,
-        fields: parse_descriptions(fields, path)?,
+        fields: parse_descriptions(fields, path, max_depth)?,
     })
 }
 

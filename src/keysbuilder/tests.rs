@@ -384,3 +384,121 @@ fn targets_reject_wrong_shapes() {
     assert!(Request::targets(Follow::GenericRelation, b"\"topic/281474976710656\"").is_err());
     assert!(Request::targets(Follow::Relation(Collection::Motion), b"281474976710656").is_err());
 }
+
+fn limits() -> Limits {
+    Limits {
+        max_objects: 2,
+        max_ids: 3,
+        max_depth: 2,
+        max_keys: 10,
+        max_k_bytes: 40,
+    }
+}
+
+fn limit_error(body: &serde_json::Value, keys: &str) -> String {
+    match Request::parse_with(body.to_string().as_bytes(), keys, &limits()) {
+        Err(error @ RequestError::Limit(_)) => {
+            assert_eq!(error.error_type(), "invalid_request");
+            error.to_string()
+        }
+        other => panic!("expected a limit error, got {other:?}"),
+    }
+}
+
+/// Builds a request of motions that follows `lead_motion_id` `depth` times.
+fn nested_motions(depth: usize) -> serde_json::Value {
+    let mut fields = json!({"title": null});
+    for _ in 0..depth {
+        fields = json!({
+            "title": null,
+            "lead_motion_id": {"type": "relation", "collection": "motion", "fields": fields}
+        });
+    }
+    json!([{"ids": [1], "collection": "motion", "fields": fields}])
+}
+
+#[test]
+fn default_limits_admit_large_requests() {
+    let ids: Vec<u32> = (1..=100_000).collect();
+    let objects: Vec<serde_json::Value> = (0..1_000)
+        .map(|_| json!({"ids": ids[..100], "collection": "user", "fields": {"username": null}}))
+        .collect();
+    assert!(parse(json!(objects)).is_ok());
+    assert!(
+        parse(json!([{"ids": ids, "collection": "user", "fields": {"username": null}}])).is_ok()
+    );
+    assert!(parse(nested_motions(20)).is_ok());
+    let request = parse(json!([{"ids": [1], "collection": "user", "fields": {"username": null}}]));
+    assert_eq!(request.unwrap().max_keys(), 3_000_000);
+}
+
+#[test]
+fn too_many_objects_are_rejected() {
+    let object = json!({"ids": [1], "collection": "user", "fields": {"username": null}});
+    assert!(Request::parse_with(
+        json!([object, object]).to_string().as_bytes(),
+        "",
+        &limits()
+    )
+    .is_ok());
+    assert_eq!(
+        limit_error(&json!([object, object, object]), ""),
+        "Invalid request: the body has 3 request objects, more than the limit of 2"
+    );
+}
+
+#[test]
+fn too_many_ids_are_rejected() {
+    let body = |ids: serde_json::Value| json!([{"ids": ids, "collection": "user", "fields": {"username": null}}]);
+    assert!(
+        Request::parse_with(body(json!([1, 2, 3])).to_string().as_bytes(), "", &limits()).is_ok()
+    );
+    assert_eq!(
+        limit_error(&body(json!([1, 2, 3, 4])), ""),
+        "Invalid request: a request object has 4 ids, more than the limit of 3"
+    );
+}
+
+#[test]
+fn too_deep_descriptions_are_rejected() {
+    let parse_deep =
+        |depth| Request::parse_with(nested_motions(depth).to_string().as_bytes(), "", &limits());
+    assert!(parse_deep(2).is_ok());
+    assert_eq!(
+        limit_error(&nested_motions(3), ""),
+        "Invalid request: field \"lead_motion_id.lead_motion_id.lead_motion_id\": relation \
+         descriptions nest deeper than the limit of 2"
+    );
+}
+
+#[test]
+fn depth_limit_precedes_json_parser_limit() {
+    // serde_json stops at 128 nested JSON values, about 60 relation levels.
+    let limits = Limits {
+        max_depth: 50,
+        ..Limits::DEFAULT
+    };
+    let parse_deep =
+        |depth| Request::parse_with(nested_motions(depth).to_string().as_bytes(), "", &limits);
+    assert!(parse_deep(50).is_ok());
+    assert!(matches!(parse_deep(51), Err(RequestError::Limit(_))));
+}
+
+#[test]
+fn too_long_k_is_rejected() {
+    let keys = "user/1/username,user/2/username,user/3/us";
+    assert_eq!(keys.len(), 41);
+    assert!(Request::parse_with(b"", &keys[..31], &limits()).is_ok());
+    let error = Request::parse_with(b"", keys, &limits()).unwrap_err();
+    assert_eq!(error.error_type(), "invalid_request");
+    assert_eq!(
+        error.to_string(),
+        "Invalid request: the parameter k has 41 bytes, more than the limit of 40"
+    );
+}
+
+#[test]
+fn parsed_request_carries_the_key_limit() {
+    let request = Request::parse_with(b"", "user/1/username", &limits()).unwrap();
+    assert_eq!(request.max_keys(), 10);
+}
