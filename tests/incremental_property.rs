@@ -1,4 +1,4 @@
-//! A property of incremental updates with the restriction rules: after any series of
+//! A property of incremental updates with the restriction rules. After any series of
 //! changes to what the rules read (motion states and their restrictions, group
 //! permissions, group memberships), a view updated change by change contains exactly the
 //! values of a view resolved from scratch. It is checked for single users and

@@ -86,7 +86,7 @@ struct Queue {
     withheld: BTreeMap<Key, Value>,
 }
 
-/// What a subscriber takes from its mailbox.
+/// An item a subscriber takes from its mailbox.
 pub(super) enum Event {
     Delta(Arc<Delta>),
     /// The subscriber's user may see something else now; the connection finds its view
@@ -128,7 +128,7 @@ impl Mailbox {
     }
 
     /// Asks the subscriber to find its view again instead of taking a change of its
-    /// current view. `previous` holds each changed key with its value before.
+    /// current view. `previous` contains each changed key with its value before.
     pub(super) fn relocate_withholding(&self, previous: &[(Key, Value)]) {
         {
             let mut queue = self.queue.lock();

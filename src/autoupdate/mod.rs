@@ -78,7 +78,7 @@ struct View {
 
 /// A connection's mailbox in a view. Members of a permission class carry their
 /// identity, so that they can move to a view of their own when the class view's
-/// answers may differ for them.
+/// values may differ for them.
 struct Subscriber {
     mailbox: Arc<Mailbox>,
     identity: Option<Arc<Identity>>,
@@ -338,6 +338,9 @@ impl Autoupdate {
                 .is_some_and(|identity| body.state.personal().covers(identity))
             {
                 // The class view may hide something from this user: a view of their own.
+                // NOTE: that view copies every key of the request, although only a few
+                // values differ (the user's own username, own motions). A view holding
+                // only the differences over the class view would save most of its memory.
                 drop(body);
                 drop(membership);
                 audience = Audience::User(viewer.user_id);
@@ -524,6 +527,8 @@ impl Autoupdate {
                     }
                 }
                 Err(error) => {
+                    // NOTE: this includes PostgreSQL being unreachable while a change needs a
+                    // key that is not cached; the streams end instead of waiting for it.
                     tracing::warn!(view = view.id, %error, "view update failed; its streams end");
                     body.failed = Some(error.clone());
                     for subscriber in view.subscribers.lock().iter() {
@@ -640,7 +645,7 @@ impl Drop for Membership {
     }
 }
 
-/// What `Autoupdate::attach` returns besides the first message.
+/// The parts of the result of `Autoupdate::attach` besides the first message.
 #[derive(Clone, Copy)]
 enum Want {
     Nothing,
@@ -745,7 +750,7 @@ impl Connection {
         old: &Arc<Mailbox>,
     ) -> Result<Option<Arc<Delta>>, AutoupdateError> {
         let view = self.membership.view.clone();
-        let (mut held, pending) = {
+        let (mut client_values, pending) = {
             let body = view.body.lock().await;
             view.subscribers
                 .lock()
@@ -753,12 +758,12 @@ impl Connection {
             if let Some(error) = &body.failed {
                 return Err(error.clone());
             }
-            let held: HashMap<Key, Value> = body.state.entries().into_iter().collect();
-            (held, old.take_pending())
+            let values: HashMap<Key, Value> = body.state.entries().into_iter().collect();
+            (values, old.take_pending())
         };
         // What the client holds: the old view without the changes kept from it.
         let (pending, withheld) = pending;
-        held.extend(withheld);
+        client_values.extend(withheld);
 
         let autoupdate = self.membership.autoupdate.clone();
         let mailbox = Arc::new(Mailbox::default());
@@ -770,7 +775,7 @@ impl Connection {
         self.identity_watch = attached.identity_watch;
 
         let entries = attached.entries.unwrap_or_default();
-        let changed = difference(&held, &entries, pending.as_ref());
+        let changed = difference(&client_values, &entries, pending.as_ref());
         Ok((!changed.is_empty()).then(|| Arc::new(Delta::new(changed))))
     }
 }
@@ -780,7 +785,7 @@ impl Connection {
 /// `pending`, which the client has not taken yet. Keys that are not in the new view are
 /// not sent, as when they leave a view.
 fn difference(
-    held: &HashMap<Key, Value>,
+    client_values: &HashMap<Key, Value>,
     entries: &[(Key, Value)],
     pending: Option<&Delta>,
 ) -> Vec<(Key, Value)> {
@@ -791,7 +796,7 @@ fn difference(
         .iter()
         .filter(|(key, value)| {
             pending.contains_key(key)
-                || match held.get(key) {
+                || match client_values.get(key) {
                     Some(old) => old != value,
                     None => value.is_some(),
                 }

@@ -7,7 +7,7 @@
 //! nothing: user and membership ids that no stored object has, with the class's facts
 //! as the values of their fields.
 //!
-//! A real member sees more than the stand-in only where the rules compare the viewer
+//! A real member may see more than the stand-in only where the rules compare the viewer
 //! with stored ids: the own user, a submitter, a speaker, the author of a note, a voter.
 //! The run therefore collects, from every rule call that hid something, the user and
 //! membership ids it read or decided about (`Personal`). A member whose ids are not among
@@ -21,8 +21,9 @@ use bytes::Bytes;
 use hashbrown::HashSet;
 use std::sync::Arc;
 
-/// The user id of a class's stand-in member: the largest id a key holds. Stored ids are
-/// counters far below it.
+/// The user id of a class's stand-in member: the largest id a key can contain.
+// NOTE: stored ids are counters far below it; a stored user or membership id this large
+// would be taken for the stand-in's.
 pub const STAND_IN_USER: Id = MAX_ID;
 
 /// The membership ids of the stand-in count down from here, one per membership.

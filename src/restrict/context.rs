@@ -43,7 +43,7 @@ pub struct Context {
     answers: HashMap<CollectionMode, Answers>,
     /// The rules under evaluation, innermost last.
     frames: Vec<Frame>,
-    /// What makes members' answers differ from this class run's.
+    /// The members whose values may differ from this class run's.
     personal: Personal,
     /// The viewer's permissions per meeting, with the keys they were computed from.
     perms: HashMap<Id, MeetingPerms>,

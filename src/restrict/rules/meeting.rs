@@ -305,7 +305,7 @@ mod tests {
     #[tokio::test]
     async fn meeting_b_follows_the_groups_of_the_membership() {
         // meeting_user 11 names group 33 of the meeting; the group's own list is not
-        // read, so that the answer depends only on the viewer's side of the relation.
+        // read, so that the result depends only on the viewer's side of the relation.
         let data = with(
             meeting(json!({})),
             json!({
