@@ -76,6 +76,9 @@ struct View {
     members: std::sync::atomic::AtomicUsize,
 }
 
+/// The rounds a view's update may take in a task shared with other views.
+const SHARED_TASK_ROUNDS: usize = 4;
+
 /// A connection's mailbox in a view. Members of a permission class carry their
 /// identity, so that they can move to a view of their own when the class view's
 /// values may differ for them.
@@ -397,9 +400,11 @@ impl Autoupdate {
             }
         }
 
-        for (view, keys) in affected.into_values() {
-            self.schedule(view, keys);
-        }
+        let due: Vec<Arc<View>> = affected
+            .into_values()
+            .filter_map(|(view, keys)| self.enqueue(&view, keys).then_some(view))
+            .collect();
+        self.run_updates(due);
     }
 
     /// Returns the number of open views and the number of keys they watch together.
@@ -460,27 +465,65 @@ impl Autoupdate {
 
     /// Queues changed keys for a view and starts its update task unless one runs.
     fn schedule(&self, view: Arc<View>, keys: Vec<Key>) {
-        {
-            let mut pending = view.pending.lock();
-            pending.keys.extend(keys);
-            if pending.scheduled {
-                return;
-            }
-            pending.scheduled = true;
+        if self.enqueue(&view, keys) {
+            self.run_updates(vec![view]);
         }
-        let autoupdate = self.clone();
-        tokio::spawn(async move { autoupdate.process(view).await });
+    }
+
+    /// Queues changed keys for a view. Returns true when the caller has to run the
+    /// view's update, because none is running or scheduled.
+    fn enqueue(&self, view: &View, keys: Vec<Key>) -> bool {
+        let mut pending = view.pending.lock();
+        pending.keys.extend(keys);
+        !std::mem::replace(&mut pending.scheduled, true)
+    }
+
+    /// Runs the updates of views in a few tasks, one per core at most, instead of one
+    /// task per view: a change that reaches many views then costs a few task switches.
+    fn run_updates(&self, views: Vec<Arc<View>>) {
+        if views.is_empty() {
+            return;
+        }
+        let tasks = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(views.len());
+        let per_task = views.len().div_ceil(tasks);
+        let mut views = views.into_iter();
+        for _ in 0..tasks {
+            let chunk: Vec<Arc<View>> = views.by_ref().take(per_task).collect();
+            let autoupdate = self.clone();
+            tokio::spawn(async move {
+                for view in chunk {
+                    // A view that keeps getting changes continues in a task of its own,
+                    // so that it does not hold up the others.
+                    if !autoupdate
+                        .process(view.clone(), Some(SHARED_TASK_ROUNDS))
+                        .await
+                    {
+                        let autoupdate = autoupdate.clone();
+                        tokio::spawn(async move { autoupdate.process(view, None).await });
+                    }
+                }
+            });
+        }
     }
 
     /// Applies queued changes to a view until none are left, and publishes the result.
-    async fn process(&self, view: Arc<View>) {
+    /// With `max_rounds`, stops after that many rounds and returns false when changes
+    /// are still queued; the view then stays scheduled for the caller to continue.
+    async fn process(&self, view: Arc<View>, max_rounds: Option<usize>) -> bool {
+        let mut rounds = 0;
         loop {
             let (mut keys, all) = {
                 let mut pending = view.pending.lock();
                 if pending.keys.is_empty() && !pending.all {
                     pending.scheduled = false;
-                    return;
+                    return true;
                 }
+                if max_rounds.is_some_and(|max| rounds >= max) {
+                    return false;
+                }
+                rounds += 1;
                 (
                     std::mem::take(&mut pending.keys),
                     std::mem::take(&mut pending.all),
