@@ -15,7 +15,7 @@ pub use mailbox::{encode_message, Delta, Mailbox};
 pub use pool::WorkPool;
 pub use view::{Changes, Reader, ViewState};
 
-use crate::datastore::{Datastore, DatastoreError, Value};
+use crate::datastore::{self, Datastore, DatastoreError, Patience, Value};
 use crate::history::History;
 use crate::keysbuilder::{Request, TargetError};
 use crate::models::Key;
@@ -29,6 +29,7 @@ use smallvec::SmallVec;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// The reasons a request fails.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -74,6 +75,25 @@ struct View {
     pending: Mutex<PendingKeys>,
     /// Connections that hold this view; guarded by the lock of `Shared::views`.
     members: std::sync::atomic::AtomicUsize,
+    /// True while the view's update waits for the datastore, holding the body's lock.
+    waiting: watch::Sender<bool>,
+    /// Turns true when the last connection left; an update stops waiting then.
+    left: watch::Sender<bool>,
+}
+
+impl View {
+    /// Locks the body, or fails at once while the view's update waits for the
+    /// datastore, so that a new request gets an answer during an outage.
+    async fn lock_body(&self) -> Result<tokio::sync::MutexGuard<'_, ViewBody>, AutoupdateError> {
+        let mut waiting = self.waiting.subscribe();
+        tokio::select! {
+            biased;
+            body = self.body.lock() => Ok(body),
+            _ = waiting.wait_for(|waiting| *waiting) => Err(AutoupdateError::Datastore(
+                DatastoreError::Unavailable("an update of the view waits for the datastore".into()),
+            )),
+        }
+    }
 }
 
 /// The rounds a view's update may take in a task shared with other views.
@@ -213,9 +233,12 @@ impl Autoupdate {
         };
         let live = self.shared.views.lock().get(&key).cloned();
         if let Some(view) = live {
-            let body = view.body.lock().await;
-            if body.resolved && !body.closed && body.failed.is_none() {
-                return Ok(encode_message(&body.state.values()));
+            // While the view's update waits, the request is read on its own, which fails
+            // at once unless its keys are cached.
+            if let Ok(body) = view.lock_body().await {
+                if body.resolved && !body.closed && body.failed.is_none() {
+                    return Ok(encode_message(&body.state.values()));
+                }
             }
         }
 
@@ -316,7 +339,7 @@ impl Autoupdate {
         loop {
             let membership = self.join(audience.clone(), request.clone());
             let view = membership.view.clone();
-            let mut body = view.body.lock().await;
+            let mut body = view.lock_body().await?;
             if let Some(error) = &body.failed {
                 return Err(error.clone());
             }
@@ -452,6 +475,8 @@ impl Autoupdate {
                     subscribers: Mutex::new(Vec::new()),
                     pending: Mutex::new(PendingKeys::default()),
                     members: std::sync::atomic::AtomicUsize::new(0),
+                    waiting: watch::Sender::new(false),
+                    left: watch::Sender::new(false),
                 })
             })
             .clone();
@@ -541,7 +566,15 @@ impl Autoupdate {
             let reader = self.reader();
             let started_at = self.shared.update_count.load(Ordering::SeqCst);
             let mut on_added = |added: &[Key]| self.shared.watch(&view, added);
-            match body.state.update(&keys, &reader, &mut on_added).await {
+            // While the datastore is unavailable the update waits for it, holding the
+            // body's lock, and the streams stay open until it continues. It stops
+            // waiting when the last connection leaves.
+            let patience = Patience {
+                waiting: view.waiting.clone(),
+                give_up: view.left.subscribe(),
+            };
+            let update = body.state.update(&keys, &reader, &mut on_added);
+            match datastore::wait_for_source(patience, update).await {
                 Ok(changes) => {
                     self.shared.unwatch(&view, &changes.removed);
                     self.recheck_dependencies(&view, started_at, changes.new_dependencies);
@@ -570,8 +603,8 @@ impl Autoupdate {
                     }
                 }
                 Err(error) => {
-                    // NOTE: this includes PostgreSQL being unreachable while a change needs a
-                    // key that is not cached; the streams end instead of waiting for it.
+                    // An unavailable datastore ends up here only when every connection
+                    // left while the update waited.
                     tracing::warn!(view = view.id, %error, "view update failed; its streams end");
                     body.failed = Some(error.clone());
                     for subscriber in view.subscribers.lock().iter() {
@@ -609,6 +642,7 @@ impl Autoupdate {
                 views.remove(&view.key);
             }
         }
+        view.left.send_replace(true);
 
         // Closing waits for a running update, which may still add keys to watch.
         let view = view.clone();

@@ -17,7 +17,9 @@ use futures::future::BoxFuture;
 use hashbrown::HashMap;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// A value as stored: compact JSON text. `None` means the key has no value (field unset,
@@ -44,6 +46,32 @@ pub trait Source: Send + Sync + 'static {
     }
 }
 
+/// The first delay before a read inside `wait_for_source` tries the source again.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+
+/// The longest delay between two tries of a read inside `wait_for_source`.
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// How reads inside `wait_for_source` wait while the source is unavailable.
+pub struct Patience {
+    /// Set to true while a read waits for the source, and back to false when it ends,
+    /// so that others can see that the task holds on.
+    pub waiting: watch::Sender<bool>,
+    /// Waiting ends with the error as soon as this is true.
+    pub give_up: watch::Receiver<bool>,
+}
+
+tokio::task_local! {
+    static PATIENCE: Arc<Patience>;
+}
+
+/// Runs `future` so that its reads through `Datastore::get` wait while the source is
+/// unavailable, trying again with a growing delay, instead of failing. Other errors
+/// still fail at once. Reads outside such a scope fail at once as well.
+pub async fn wait_for_source<F: Future>(patience: Patience, future: F) -> F::Output {
+    PATIENCE.scope(Arc::new(patience), future).await
+}
+
 enum Slot {
     Ready(Value),
     /// A fetch of this key is under way; the receiver turns true when it is done.
@@ -59,6 +87,7 @@ pub struct Datastore {
 struct Inner {
     source: Arc<dyn Source>,
     slots: Mutex<HashMap<Key, Slot>>,
+    outage: Mutex<Outage>,
     /// The cache is emptied before it would hold more keys than this, so that requests
     /// for many keys (existing or not) cannot grow memory without bound.
     max_keys: usize,
@@ -80,6 +109,7 @@ impl Datastore {
             inner: Arc::new(Inner {
                 source,
                 slots: Mutex::new(HashMap::new()),
+                outage: Mutex::new(Outage::default()),
                 max_keys,
                 next_fetch: AtomicUsize::new(1),
                 value_bytes: AtomicUsize::new(0),
@@ -88,7 +118,51 @@ impl Datastore {
     }
 
     /// Returns the value of each key, reading uncached keys from the source in one call.
+    /// Inside `wait_for_source`, waits while the source is unavailable.
     pub async fn get(&self, keys: &[Key]) -> Result<Vec<Value>, DatastoreError> {
+        let error = match self.get_once(keys).await {
+            Err(error @ DatastoreError::Unavailable(_)) => error,
+            result => return result,
+        };
+        let Ok(patience) = PATIENCE.try_with(Arc::clone) else {
+            return Err(error);
+        };
+        self.retry(keys, &patience, error).await
+    }
+
+    /// Reads `keys` again with a growing delay until the source answers, or until
+    /// `patience` gives up.
+    async fn retry(
+        &self,
+        keys: &[Key],
+        patience: &Patience,
+        error: DatastoreError,
+    ) -> Result<Vec<Value>, DatastoreError> {
+        let mut give_up = patience.give_up.clone();
+        if *give_up.borrow_and_update() {
+            return Err(error);
+        }
+        patience.waiting.send_replace(true);
+        self.inner.outage.lock().begin(&error);
+        let mut delay = RETRY_FIRST;
+        let mut last_error = error;
+        let result = loop {
+            tokio::select! {
+                _ = give_up.wait_for(|stop| *stop) => break Err(last_error),
+                () = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(RETRY_MAX);
+            match self.get_once(keys).await {
+                Err(error @ DatastoreError::Unavailable(_)) => last_error = error,
+                result => break result,
+            }
+        };
+        self.inner.outage.lock().end(result.is_ok());
+        patience.waiting.send_replace(false);
+        result
+    }
+
+    async fn get_once(&self, keys: &[Key]) -> Result<Vec<Value>, DatastoreError> {
         // A key whose fetch by another caller failed, or that a full cache dropped after
         // that fetch, is fetched again. After two rounds the keys still missing are read
         // from the source without the cache, so a cache that is too small for its load
@@ -224,6 +298,37 @@ impl Datastore {
     /// Returns the combined size of all cached values in bytes.
     pub fn size(&self) -> usize {
         self.inner.value_bytes.load(Ordering::Relaxed)
+    }
+}
+
+/// The reads that wait for the source, for logging an outage once at its start and
+/// once at its end instead of at every try.
+#[derive(Default)]
+struct Outage {
+    waiting: usize,
+    since: Option<Instant>,
+}
+
+impl Outage {
+    fn begin(&mut self, error: &DatastoreError) {
+        self.waiting += 1;
+        if self.waiting == 1 {
+            self.since = Some(Instant::now());
+            tracing::warn!(%error, "the datastore is unavailable; view updates wait for it");
+        }
+    }
+
+    fn end(&mut self, recovered: bool) {
+        self.waiting = self.waiting.saturating_sub(1);
+        if self.waiting > 0 {
+            return;
+        }
+        let waited = self.since.take().map(|since| since.elapsed()).unwrap_or_default();
+        if recovered {
+            tracing::info!(?waited, "the datastore is available again; view updates continue");
+        } else {
+            tracing::info!(?waited, "no view update waits for the datastore any more");
+        }
     }
 }
 

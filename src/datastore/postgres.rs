@@ -149,7 +149,7 @@ async fn query_chunk(
     let rows = client
         .query(&sql, &[&fqids])
         .await
-        .map_err(|err| DatastoreError::Query(error_chain(&err)))?;
+        .map_err(|err| query_error(&err))?;
 
     for row in rows {
         let fqid: &str = row.get(0);
@@ -168,6 +168,19 @@ async fn query_chunk(
         }
     }
     Ok(())
+}
+
+/// A failed query: unavailable when the connection was lost, so that the read can be
+/// tried again on a new one.
+fn query_error(error: &tokio_postgres::Error) -> DatastoreError {
+    let lost = error.is_closed()
+        || (error.as_db_error().is_none()
+            && std::error::Error::source(error).is_some_and(|cause| cause.is::<std::io::Error>()));
+    if lost {
+        DatastoreError::Unavailable(error_chain(error))
+    } else {
+        DatastoreError::Query(error_chain(error))
+    }
 }
 
 /// An error with all its causes, such as "error connecting to server: Connection refused".
