@@ -604,8 +604,12 @@ impl Autoupdate {
                 }
                 Err(error) => {
                     // An unavailable datastore ends up here only when every connection
-                    // left while the update waited.
-                    tracing::warn!(view = view.id, %error, "view update failed; its streams end");
+                    // left while the update waited; the view is closing then.
+                    if *view.left.borrow() {
+                        tracing::debug!(view = view.id, %error, "view update stopped: no connection is left");
+                    } else {
+                        tracing::warn!(view = view.id, %error, "view update failed; its streams end");
+                    }
                     body.failed = Some(error.clone());
                     for subscriber in view.subscribers.lock().iter() {
                         subscriber.mailbox.fail(error.clone());
