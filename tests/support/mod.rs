@@ -582,3 +582,83 @@ impl Stream {
         }
     }
 }
+
+/// A TCP proxy on 127.0.0.1 in front of another port, which a test cuts off and restores
+/// to play an outage of the server behind it.
+pub struct Proxy {
+    pub port: u16,
+    upstream: (String, u16),
+    /// Incremented by `cut`; every connection of the proxy closes when it changes.
+    epoch: tokio::sync::watch::Sender<u64>,
+    listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Proxy {
+    /// Starts a proxy to `host`:`port` on a free port of 127.0.0.1.
+    pub async fn start(host: &str, port: u16) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Proxy {
+            port: listener.local_addr().unwrap().port(),
+            upstream: (host.to_string(), port),
+            epoch: tokio::sync::watch::Sender::new(0),
+            listener: std::sync::Mutex::new(None),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    /// Closes every connection and refuses new ones until `restore`.
+    pub async fn cut(&self) {
+        let task = self.listener.lock().unwrap().take();
+        if let Some(task) = task {
+            task.abort();
+            // The listening socket is closed when the aborted task is gone.
+            let _ = task.await;
+        }
+        self.epoch.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// Accepts connections again on the same port.
+    pub async fn restore(&self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap_or_else(|err| panic!("listen on port {} again: {err}", self.port));
+        self.serve(listener);
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let upstream = self.upstream.clone();
+        let epoch = self.epoch.subscribe();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    continue;
+                };
+                let mut cut = epoch.clone();
+                cut.mark_unchanged();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) =
+                        tokio::net::TcpStream::connect((upstream.0.as_str(), upstream.1)).await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        *self.listener.lock().unwrap() = Some(task);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Some(task) = self.listener.lock().unwrap().take() {
+            task.abort();
+        }
+        self.epoch.send_modify(|epoch| *epoch += 1);
+    }
+}

@@ -1,0 +1,187 @@
+//! PostgreSQL outages while streams are open: an update that needs a key that is not
+//! cached waits until PostgreSQL answers again, and the stream then gets the change.
+//! Meanwhile new requests fail at once with 503 and health reports the outage.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use support::{example_data, post, send, Proxy, Stream, TestDb, TestService};
+
+/// The service on example-data.json, reading PostgreSQL through a proxy the test cuts.
+async fn service_behind_proxy() -> Option<(TestService, Proxy)> {
+    let data = example_data()?;
+    let db = TestDb::new().await;
+    db.load(&data).await;
+    let proxy = Proxy::start(&db.host, db.port).await;
+    let service = TestService::start_with_env(
+        db,
+        &[
+            ("AUTH_FAKE", "true".to_string()),
+            ("DATABASE_HOST", "127.0.0.1".to_string()),
+            ("DATABASE_PORT", proxy.port.to_string()),
+        ],
+    )
+    .await;
+    Some((service, proxy))
+}
+
+fn motion_request() -> Value {
+    json!([{
+        "ids": [1], "collection": "meeting",
+        "fields": {
+            "motion_ids": {"type": "relation-list", "collection": "motion", "fields": {"title": null}}
+        }
+    }])
+}
+
+fn motion_url(service: &TestService) -> String {
+    format!("{}/internal/autoupdate?user_id=1", service.url)
+}
+
+async fn open_motions(service: &TestService) -> Stream {
+    let mut stream = Stream::open(&motion_url(service), Some(&motion_request())).await;
+    assert_eq!(stream.status, 200);
+    let first = stream.next_json().await;
+    assert_eq!(first["meeting/1/motion_ids"], json!([1, 2, 3, 4]));
+    stream
+}
+
+/// A new motion in the list the stream follows: its title is not cached.
+fn new_motion() -> Value {
+    json!({
+        "motion/5/id": 5,
+        "motion/5/title": "Written while PostgreSQL was down",
+        "motion/5/meeting_id": 1,
+        "motion/5/sequential_number": 5,
+        "motion/5/state_id": 7,
+        "motion_state/7/motion_ids": [4, 5],
+        "meeting/1/motion_ids": [1, 2, 3, 4, 5]
+    })
+}
+
+async fn health(service: &TestService) -> u16 {
+    send(
+        reqwest::Method::GET,
+        &format!("{}/system/autoupdate/health", service.url),
+        None,
+    )
+    .await
+    .status
+}
+
+/// Sends a new request for the stream's view and checks that it fails at once.
+async fn assert_new_request_unavailable(service: &TestService) {
+    let started = Instant::now();
+    let answer = post(&motion_url(service), &motion_request()).await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(
+        answer.json(),
+        json!({"error": {"type": "unavailable", "msg": "The datastore is unavailable. Try again later."}})
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn stream_waits_for_postgres_and_then_gets_the_change() {
+    let Some((service, proxy)) = service_behind_proxy().await else {
+        return;
+    };
+    let mut stream = open_motions(&service).await;
+    assert_eq!(health(&service).await, 200);
+
+    proxy.cut().await;
+    service.change(&new_motion()).await;
+
+    // The stream stays open and sends nothing while PostgreSQL cannot be read.
+    assert!(!stream.ended(Duration::from_secs(2)).await);
+    stream.expect_quiet(Duration::from_millis(100)).await;
+    assert_new_request_unavailable(&service).await;
+    let started = Instant::now();
+    let answer = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/system/autoupdate?k=organization/1/name&single=1",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.json()["error"]["type"], "unavailable");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(health(&service).await, 503);
+
+    proxy.restore().await;
+    let line = stream
+        .next_line(Duration::from_secs(10))
+        .await
+        .expect("the change within 10 seconds of the restore");
+    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    assert_eq!(
+        message,
+        json!({
+            "meeting/1/motion_ids": [1, 2, 3, 4, 5],
+            "motion/5/title": "Written while PostgreSQL was down"
+        })
+    );
+    stream.expect_quiet(Duration::from_millis(500)).await;
+    assert_eq!(health(&service).await, 200);
+
+    // The stream goes on as before.
+    service
+        .change(&json!({"motion/5/title": "After the outage"}))
+        .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"motion/5/title": "After the outage"})
+    );
+}
+
+#[tokio::test]
+async fn stream_closed_during_the_outage_leaves_nothing_waiting() {
+    let Some((service, proxy)) = service_behind_proxy().await else {
+        return;
+    };
+    let stream = open_motions(&service).await;
+    proxy.cut().await;
+    service.change(&new_motion()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(stream);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The view left with its last connection; a new one is read on its own.
+    let started = Instant::now();
+    let answer = post(&motion_url(&service), &motion_request()).await;
+    assert_eq!(answer.status, 503);
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    proxy.restore().await;
+    let mut stream = Stream::open(&motion_url(&service), Some(&motion_request())).await;
+    let first = stream.next_json().await;
+    assert_eq!(first["meeting/1/motion_ids"], json!([1, 2, 3, 4, 5]));
+    assert_eq!(
+        first["motion/5/title"],
+        json!("Written while PostgreSQL was down")
+    );
+}
+
+#[tokio::test]
+async fn shutdown_ends_a_waiting_stream() {
+    let Some((mut service, proxy)) = service_behind_proxy().await else {
+        return;
+    };
+    let mut stream = open_motions(&service).await;
+    proxy.cut().await;
+    service.change(&new_motion()).await;
+    stream.expect_quiet(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    service.stop().await;
+    assert!(stream.ended(Duration::from_secs(2)).await);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
