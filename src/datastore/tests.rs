@@ -213,3 +213,81 @@ async fn datastore_full_cache_does_not_fail_parallel_reads() {
         }
     }
 }
+
+fn patience() -> (Patience, watch::Receiver<bool>, watch::Sender<bool>) {
+    let waiting = watch::Sender::new(false);
+    let waiting_rx = waiting.subscribe();
+    let give_up = watch::Sender::new(false);
+    let patience = Patience {
+        waiting,
+        give_up: give_up.subscribe(),
+    };
+    (patience, waiting_rx, give_up)
+}
+
+#[tokio::test]
+async fn unavailable_source_fails_at_once_outside_a_wait_scope() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 0);
+    source.fail.store(true, Ordering::SeqCst);
+    let datastore = Datastore::new(Arc::new(source.clone()));
+
+    let result = datastore.get(&[key("user/1/username")]).await;
+    assert!(matches!(result, Err(DatastoreError::Unavailable(_))));
+    assert_eq!(source.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn read_in_a_wait_scope_waits_until_the_source_answers() {
+    let source = source_with(&[("user/1/username", "\"admin\"")], 0);
+    source.fail.store(true, Ordering::SeqCst);
+    let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
+    let (patience, mut waiting, _give_up) = patience();
+
+    let reader = datastore.clone();
+    let read = tokio::spawn(wait_for_source(patience, async move {
+        reader.get(&[key("user/1/username")]).await
+    }));
+    waiting.wait_for(|waiting| *waiting).await.unwrap();
+    // The delays grow: tries at 0, 100, 300, 700 and 1500 ms.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let tries = source.calls.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&tries), "{tries} tries");
+    assert!(!read.is_finished());
+
+    source.fail.store(false, Ordering::SeqCst);
+    let values = read.await.unwrap().unwrap();
+    assert_eq!(values[0].as_deref(), Some(&b"\"admin\""[..]));
+    assert!(!*waiting.borrow());
+}
+
+#[tokio::test]
+async fn waiting_read_gives_up_when_told() {
+    let source = source_with(&[], 0);
+    source.fail.store(true, Ordering::SeqCst);
+    let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
+    let (patience, mut waiting, give_up) = patience();
+
+    let reader = datastore.clone();
+    let read = tokio::spawn(wait_for_source(patience, async move {
+        reader.get(&[key("user/1/username")]).await
+    }));
+    waiting.wait_for(|waiting| *waiting).await.unwrap();
+    give_up.send_replace(true);
+    let result = read.await.unwrap();
+    assert!(matches!(result, Err(DatastoreError::Unavailable(_))));
+    assert!(!*waiting.borrow());
+}
+
+#[tokio::test]
+async fn other_errors_fail_at_once_in_a_wait_scope() {
+    struct Broken;
+    impl Source for Broken {
+        fn get(&self, _: Vec<Key>) -> BoxFuture<'static, Result<Vec<Value>, DatastoreError>> {
+            Box::pin(async { Err(DatastoreError::Query("broken".into())) })
+        }
+    }
+    let datastore = Datastore::new(Arc::new(Broken));
+    let (patience, _waiting, _give_up) = patience();
+    let result = wait_for_source(patience, datastore.get(&[key("user/1/username")])).await;
+    assert!(matches!(result, Err(DatastoreError::Query(_))));
+}
