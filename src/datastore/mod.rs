@@ -16,8 +16,8 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use hashbrown::HashMap;
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -323,9 +323,16 @@ impl Outage {
         if self.waiting > 0 {
             return;
         }
-        let waited = self.since.take().map(|since| since.elapsed()).unwrap_or_default();
+        let waited = self
+            .since
+            .take()
+            .map(|since| since.elapsed())
+            .unwrap_or_default();
         if recovered {
-            tracing::info!(?waited, "the datastore is available again; view updates continue");
+            tracing::info!(
+                ?waited,
+                "the datastore is available again; view updates continue"
+            );
         } else {
             tracing::info!(?waited, "no view update waits for the datastore any more");
         }
