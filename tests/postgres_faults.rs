@@ -1,5 +1,5 @@
 //! PostgreSQL outages while streams are open: an update that needs a key that is not
-//! cached waits until PostgreSQL answers again, and the stream then gets the change.
+//! cached waits until PostgreSQL responds again, and the stream then gets the change.
 //! Meanwhile new requests fail at once with 503 and health reports the outage.
 
 mod support;
@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::{example_data, post, send, Proxy, Stream, TestDb, TestService};
 
-/// The service on example-data.json, reading PostgreSQL through a proxy the test cuts.
+/// Starts the service on example-data.json, reading PostgreSQL through a proxy the test
+/// cuts.
 async fn service_behind_proxy() -> Option<(TestService, Proxy)> {
     let data = example_data()?;
     let db = TestDb::new().await;
@@ -47,7 +48,7 @@ async fn open_motions(service: &TestService) -> Stream {
     stream
 }
 
-/// A new motion in the list the stream follows: its title is not cached.
+/// Returns a new motion in the list the stream follows, with a title that is not cached.
 fn new_motion() -> Value {
     json!({
         "motion/5/id": 5,
@@ -87,7 +88,7 @@ async fn assert_new_request_unavailable(service: &TestService) {
 }
 
 #[tokio::test]
-async fn stream_waits_for_postgres_and_then_gets_the_change() {
+async fn stream_waits_out_postgres_outage() {
     let Some((service, proxy)) = service_behind_proxy().await else {
         return;
     };
@@ -143,7 +144,7 @@ async fn stream_waits_for_postgres_and_then_gets_the_change() {
 }
 
 #[tokio::test]
-async fn stream_closed_during_the_outage_leaves_nothing_waiting() {
+async fn stream_closed_during_outage() {
     let Some((service, proxy)) = service_behind_proxy().await else {
         return;
     };
@@ -171,7 +172,7 @@ async fn stream_closed_during_the_outage_leaves_nothing_waiting() {
 }
 
 #[tokio::test]
-async fn shutdown_ends_a_waiting_stream() {
+async fn shutdown_ends_waiting_stream() {
     let Some((mut service, proxy)) = service_behind_proxy().await else {
         return;
     };

@@ -77,13 +77,13 @@ struct View {
     members: std::sync::atomic::AtomicUsize,
     /// True while the view's update waits for the datastore, holding the body's lock.
     waiting: watch::Sender<bool>,
-    /// Turns true when the last connection left; an update stops waiting then.
+    /// Turns true when the last connection left, and a waiting update stops then.
     left: watch::Sender<bool>,
 }
 
 impl View {
     /// Locks the body, or fails at once while the view's update waits for the
-    /// datastore, so that a new request gets an answer during an outage.
+    /// datastore, so that a new request gets a response during an outage.
     async fn lock_body(&self) -> Result<tokio::sync::MutexGuard<'_, ViewBody>, AutoupdateError> {
         let mut waiting = self.waiting.subscribe();
         tokio::select! {
@@ -604,7 +604,7 @@ impl Autoupdate {
                 }
                 Err(error) => {
                     // An unavailable datastore ends up here only when every connection
-                    // left while the update waited; the view is closing then.
+                    // left while the update waited, because the view is closing then.
                     if *view.left.borrow() {
                         tracing::debug!(view = view.id, %error, "view update stopped: no connection is left");
                     } else {

@@ -49,13 +49,14 @@ pub trait Source: Send + Sync + 'static {
 /// The first delay before a read inside `wait_for_source` tries the source again.
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 
-/// The longest delay between two tries of a read inside `wait_for_source`.
+/// The maximum delay between two tries of a read inside `wait_for_source`.
 const RETRY_MAX: Duration = Duration::from_secs(2);
 
-/// How reads inside `wait_for_source` wait while the source is unavailable.
+/// The settings of reads inside `wait_for_source` that wait while the source is
+/// unavailable.
 pub struct Patience {
     /// Set to true while a read waits for the source, and back to false when it ends,
-    /// so that others can see that the task holds on.
+    /// so that others can see that the task waits.
     pub waiting: watch::Sender<bool>,
     /// Waiting ends with the error as soon as this is true.
     pub give_up: watch::Receiver<bool>,
@@ -130,7 +131,7 @@ impl Datastore {
         self.retry(keys, &patience, error).await
     }
 
-    /// Reads `keys` again with a growing delay until the source answers, or until
+    /// Reads `keys` again with a growing delay until the source responds, or until
     /// `patience` gives up.
     async fn retry(
         &self,

@@ -170,8 +170,8 @@ async fn query_chunk(
     Ok(())
 }
 
-/// A failed query: unavailable when the connection was lost, so that the read can be
-/// tried again on a new one.
+/// Converts a failed query into an error: unavailable when the connection was lost, so
+/// that the read can be tried again on a new connection.
 fn query_error(error: &tokio_postgres::Error) -> DatastoreError {
     let lost = error.is_closed()
         || (error.as_db_error().is_none()

@@ -226,7 +226,7 @@ fn patience() -> (Patience, watch::Receiver<bool>, watch::Sender<bool>) {
 }
 
 #[tokio::test]
-async fn unavailable_source_fails_at_once_outside_a_wait_scope() {
+async fn unavailable_source_outside_scope_fails() {
     let source = source_with(&[("user/1/username", "\"admin\"")], 0);
     source.fail.store(true, Ordering::SeqCst);
     let datastore = Datastore::new(Arc::new(source.clone()));
@@ -237,7 +237,7 @@ async fn unavailable_source_fails_at_once_outside_a_wait_scope() {
 }
 
 #[tokio::test]
-async fn read_in_a_wait_scope_waits_until_the_source_answers() {
+async fn unavailable_source_in_scope_waits() {
     let source = source_with(&[("user/1/username", "\"admin\"")], 0);
     source.fail.store(true, Ordering::SeqCst);
     let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
@@ -261,7 +261,7 @@ async fn read_in_a_wait_scope_waits_until_the_source_answers() {
 }
 
 #[tokio::test]
-async fn waiting_read_gives_up_when_told() {
+async fn waiting_read_gives_up() {
     let source = source_with(&[], 0);
     source.fail.store(true, Ordering::SeqCst);
     let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
@@ -279,7 +279,7 @@ async fn waiting_read_gives_up_when_told() {
 }
 
 #[tokio::test]
-async fn other_errors_fail_at_once_in_a_wait_scope() {
+async fn query_error_in_scope_fails() {
     struct Broken;
     impl Source for Broken {
         fn get(&self, _: Vec<Key>) -> BoxFuture<'static, Result<Vec<Value>, DatastoreError>> {

@@ -588,7 +588,7 @@ impl Stream {
 pub struct Proxy {
     pub port: u16,
     upstream: (String, u16),
-    /// Incremented by `cut`; every connection of the proxy closes when it changes.
+    /// A counter that `cut` increments. Every connection of the proxy closes when it changes.
     epoch: tokio::sync::watch::Sender<u64>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -607,7 +607,7 @@ impl Proxy {
         proxy
     }
 
-    /// Closes every connection and refuses new ones until `restore`.
+    /// Closes every connection and rejects new ones until `restore`.
     pub async fn cut(&self) {
         let task = self.listener.lock().unwrap().take();
         if let Some(task) = task {
