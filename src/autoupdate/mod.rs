@@ -848,6 +848,8 @@ impl Connection {
 
         let autoupdate = self.membership.autoupdate.clone();
         let mailbox = Arc::new(Mailbox::default());
+        // NOTE: unlike view updates, a move does not wait for an unavailable datastore.
+        // When the new view needs keys that are not cached, the stream ends with an error.
         let attached = autoupdate
             .attach(self.viewer, &self.request, mailbox, Want::Entries)
             .await?;
