@@ -186,3 +186,54 @@ async fn shutdown_ends_waiting_stream() {
     assert!(stream.ended(Duration::from_secs(2)).await);
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn waiting_view_holds_up_no_other_view() {
+    let Some((service, proxy)) = service_behind_proxy().await else {
+        return;
+    };
+    let mut waiting = open_motions(&service).await;
+    // Views that need only cached values, updated by the same change as the waiting one.
+    let fields = [
+        "name",
+        "description",
+        "location",
+        "start_time",
+        "end_time",
+        "welcome_text",
+        "committee_id",
+    ];
+    let mut others = Vec::new();
+    for field in fields {
+        let url = format!(
+            "{}/system/autoupdate?k=meeting/1/welcome_title,meeting/1/{field}",
+            service.url
+        );
+        let mut stream = Stream::open(&url, None).await;
+        stream.next_json().await;
+        others.push(stream);
+    }
+
+    proxy.cut().await;
+    let mut change = new_motion();
+    change["meeting/1/welcome_title"] = json!("During the outage");
+    service.change(&change).await;
+    for stream in &mut others {
+        assert_eq!(
+            stream.next_json().await,
+            json!({"meeting/1/welcome_title": "During the outage"})
+        );
+    }
+    waiting.expect_quiet(Duration::from_millis(500)).await;
+
+    proxy.restore().await;
+    let line = waiting
+        .next_line(Duration::from_secs(10))
+        .await
+        .expect("the change within 10 seconds of the restore");
+    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    assert_eq!(
+        message["motion/5/title"],
+        json!("Written while PostgreSQL was down")
+    );
+}

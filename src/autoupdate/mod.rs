@@ -519,17 +519,41 @@ impl Autoupdate {
             let autoupdate = self.clone();
             tokio::spawn(async move {
                 for view in chunk {
-                    // A view that keeps getting changes continues in a task of its own,
-                    // so that it does not hold up the others.
-                    if !autoupdate
-                        .process(view.clone(), Some(SHARED_TASK_ROUNDS))
-                        .await
-                    {
-                        let autoupdate = autoupdate.clone();
-                        tokio::spawn(async move { autoupdate.process(view, None).await });
-                    }
+                    autoupdate.process_shared(view).await;
                 }
             });
+        }
+    }
+
+    /// Runs a view's update in a task shared with other views. A view that keeps getting
+    /// changes, or whose update waits for the datastore, continues in a task of its own,
+    /// so that it does not hold up the others.
+    async fn process_shared(&self, view: Arc<View>) {
+        let mut waiting = view.waiting.subscribe();
+        let autoupdate = self.clone();
+        let shared_view = view.clone();
+        let mut update = Box::pin(async move {
+            autoupdate
+                .process(shared_view, Some(SHARED_TASK_ROUNDS))
+                .await
+        });
+        let done = tokio::select! {
+            biased;
+            done = &mut update => done,
+            _ = waiting.wait_for(|waiting| *waiting) => {
+                // The update moves on to a task of its own, where it goes on waiting.
+                let autoupdate = self.clone();
+                tokio::spawn(async move {
+                    if !update.await {
+                        autoupdate.process(view, None).await;
+                    }
+                });
+                return;
+            }
+        };
+        if !done {
+            let autoupdate = self.clone();
+            tokio::spawn(async move { autoupdate.process(view, None).await });
         }
     }
 
