@@ -203,10 +203,21 @@ async fn waiting_view_holds_up_no_other_view() {
         "welcome_text",
         "committee_id",
     ];
+    // Each field alone and each pair of them: enough views that the waiting one likely
+    // shares a task with views updated after it.
+    let mut keys: Vec<String> = fields
+        .iter()
+        .map(|field| format!("meeting/1/{field}"))
+        .collect();
+    for (index, first) in fields.iter().enumerate() {
+        for second in &fields[index + 1..] {
+            keys.push(format!("meeting/1/{first},meeting/1/{second}"));
+        }
+    }
     let mut others = Vec::new();
-    for field in fields {
+    for key in keys {
         let url = format!(
-            "{}/system/autoupdate?k=meeting/1/welcome_title,meeting/1/{field}",
+            "{}/system/autoupdate?k=meeting/1/welcome_title,{key}",
             service.url
         );
         let mut stream = Stream::open(&url, None).await;
