@@ -6,7 +6,7 @@ mod support;
 use serde_json::json;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{example_data, free_port, Stream, TestDb, TestRedis};
+use support::{example_data, free_port, Proxy, Stream, TestDb, TestRedis};
 
 fn binary() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_openslides-autoupdate"));
@@ -240,4 +240,80 @@ fn health_fails_without_service() {
             .arg("health"),
     );
     assert!(!output.status.success());
+}
+
+#[tokio::test]
+async fn sigterm_ends_stream_waiting_for_postgres() {
+    let Some(data) = example_data() else { return };
+    let db = TestDb::new().await;
+    db.load(&data).await;
+    let redis = TestRedis::start().await;
+    let proxy = Proxy::start(&db.host, db.port).await;
+    let port = free_port();
+
+    let mut run = binary();
+    with_database(&mut run, &db);
+    run.env("DATABASE_HOST", "127.0.0.1")
+        .env("DATABASE_PORT", proxy.port.to_string())
+        .env("AUTH_FAKE", "true")
+        .env("AUTOUPDATE_HOST", "127.0.0.1")
+        .env("AUTOUPDATE_PORT", port.to_string())
+        .env("MESSAGE_BUS_HOST", "127.0.0.1")
+        .env("MESSAGE_BUS_PORT", redis.port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut service = Running(run.spawn().expect("start the service"));
+    wait_for_port(port).await;
+
+    let request = json!([{"ids": [1], "collection": "meeting", "fields": {
+        "motion_ids": {"type": "relation-list", "collection": "motion", "fields": {"title": null}}
+    }}]);
+    let mut stream = Stream::open(
+        &format!("http://127.0.0.1:{port}/system/autoupdate"),
+        Some(&request),
+    )
+    .await;
+    assert_eq!(
+        stream.next_json().await["meeting/1/motion_ids"],
+        json!([1, 2, 3, 4])
+    );
+
+    // A new motion whose title is not cached: the stream's update waits for PostgreSQL.
+    proxy.cut().await;
+    redis.wait_for_reader().await;
+    let change = json!({
+        "motion/5/id": 5,
+        "motion/5/title": "Written while PostgreSQL was down",
+        "motion/5/meeting_id": 1,
+        "motion/5/sequential_number": 5,
+        "motion/5/state_id": 7,
+        "meeting/1/motion_ids": [1, 2, 3, 4, 5]
+    });
+    db.write(&change).await;
+    redis.xadd(&change).await;
+    assert!(!stream.ended(Duration::from_millis(500)).await);
+    stream.expect_quiet(Duration::from_millis(10)).await;
+
+    let started = Instant::now();
+    let pid = service.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(
+        stream.ended(Duration::from_secs(5)).await,
+        "stream still open after SIGTERM"
+    );
+    let status = loop {
+        if let Some(status) = service.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "service did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "service exited with {status}");
 }

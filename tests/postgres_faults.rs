@@ -179,7 +179,8 @@ async fn shutdown_ends_waiting_stream() {
     let mut stream = open_motions(&service).await;
     proxy.cut().await;
     service.change(&new_motion()).await;
-    stream.expect_quiet(Duration::from_millis(500)).await;
+    assert!(!stream.ended(Duration::from_millis(500)).await);
+    stream.expect_quiet(Duration::from_millis(10)).await;
 
     let started = Instant::now();
     service.stop().await;
