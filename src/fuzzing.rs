@@ -1,6 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/` and for the corpus replay in
-//! `tests/fuzz_corpus.rs`. Each one feeds arbitrary bytes to a parser of untrusted input
-//! and checks that the parser either succeeds or returns an error; a panic is a bug.
+//! `tests/fuzz_corpus.rs`. Each one feeds arbitrary bytes to a parser of untrusted input.
+//! The parser must return a value or an error, so any panic is a bug.
 //!
 //! This module is not part of the service's interface.
 
@@ -29,7 +29,7 @@ pub fn request_body(data: &[u8]) {
 }
 
 /// Reads `data` as the query string of an autoupdate request and parses its `k`
-/// parameter; text input is also parsed as the decoded `k` value itself.
+/// parameter. Text input is also parsed as the decoded `k` value itself.
 pub fn query(data: &[u8]) {
     let query = Query::parse(Some(String::from_utf8_lossy(data).into_owned()));
     check_request(Request::parse(b"", query.get("k")));
@@ -144,16 +144,16 @@ fn walk(request: &Request) {
 /// Containers nested deeper than this decode as nil.
 const MAX_DEPTH: usize = 16;
 
-/// Decodes bytes into a Redis value with a lenient form of RESP3, so that every input
-/// gives some value and the seed files stay readable:
+/// Decodes bytes into a Redis value with a lenient form of RESP3. Every input decodes to
+/// some value, and the seed files stay readable:
 ///
-/// - `*n`, `~n`, `%n` start an array, set or map of `n` items (`n` pairs for a map);
-///   the input may end before all of them;
+/// - `*n`, `~n`, `%n` start an array, set or map of `n` items (`n` pairs for a map).
+///   The input may end before all of them.
 /// - `$n` is a bulk string of the next `n` bytes (or fewer, at the end) and an optional
-///   line break;
+///   line break.
 /// - `+text`, `:int`, `,double`, `#t` or `#f`, and `_` are simple strings (`+OK` is the
-///   `Okay` value), integers, doubles, booleans and nil;
-/// - any other line is a bulk string of the whole line.
+///   `Okay` value), integers, doubles, booleans and nil.
+/// - Any other line is a bulk string of the whole line.
 ///
 /// Lines end with `\r\n` or `\n`.
 pub fn redis_value(data: &[u8]) -> redis::Value {
@@ -175,12 +175,12 @@ fn decode(input: &mut &[u8], depth: usize) -> redis::Value {
             }
             let count = usize::try_from(count).unwrap_or(0);
             let mut items = Vec::new();
-            let wanted = if tag == b'%' {
+            let expected = if tag == b'%' {
                 count.saturating_mul(2)
             } else {
                 count
             };
-            while items.len() < wanted && !input.is_empty() {
+            while items.len() < expected && !input.is_empty() {
                 items.push(decode(input, depth + 1));
             }
             match tag {

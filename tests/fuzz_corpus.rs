@@ -1,6 +1,6 @@
 //! Replays the seed corpus of the fuzz targets in `fuzz/` through the same entry points,
-//! then a fixed set of pseudo-random mutations of it. Needs neither cargo-fuzz nor a
-//! nightly compiler; a panic of any parser fails the test and prints the input.
+//! then a fixed set of pseudo-random mutations of it. It needs neither cargo-fuzz nor a
+//! nightly compiler. A panic of any parser fails the test and prints the input.
 //!
 //! `FUZZ_CORPUS_MUTATIONS` sets the number of mutations per target (default 3000).
 
@@ -15,14 +15,14 @@ const DEFAULT_MUTATIONS: usize = 3000;
 /// Bytes that mean something to one of the parsers, for insertions.
 const SPECIAL: &[u8] = b"[]{}\",:0123456789-+/$*%~_#\r\n\\=&?";
 
-/// Reads the files of `fuzz/corpus/<target>`, sorted by name; the seeds are those whose
-/// names start with `seed-`.
+/// Reads the files of `fuzz/corpus/<target>`, sorted by name. The seeds are the files
+/// whose names start with `seed-`.
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
         .join(target);
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()))
+        .unwrap_or_else(|error| panic!("failed to read {}: {error}", dir.display()))
         .map(|entry| {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
