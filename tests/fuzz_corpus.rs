@@ -87,7 +87,7 @@ fn mutate(rng: &mut StdRng, input: &[u8], other: &[u8]) -> Vec<u8> {
             }
             _ => {
                 let byte = rng.gen::<u8>();
-                data.splice(at..at, std::iter::repeat(byte).take(rng.gen_range(1..64)));
+                data.splice(at..at, std::iter::repeat_n(byte, rng.gen_range(1..64)));
             }
         }
     }
