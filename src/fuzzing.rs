@@ -6,10 +6,11 @@
 
 use crate::http::transport::{split_multipart, HashState};
 use crate::http::Query;
-use crate::keysbuilder::{Limits, Request, RequestError};
+use crate::keysbuilder::{Follow, Limits, Request, RequestError};
 use crate::messagebus::{
     parse_entries, parse_modified_fields, parse_stream_info, parse_xread, EntryId,
 };
+use crate::models::Collection;
 use bytes::Bytes;
 use std::collections::HashSet;
 
@@ -73,6 +74,7 @@ pub fn multipart(data: &[u8]) {
 }
 
 /// Decodes `data` with `redis_value` and gives the value to every Redis reply parser.
+/// Each changed value is also read as every kind of relation, as a view follows it.
 pub fn redis(data: &[u8]) {
     let value = redis_value(data);
     let mut entries = Vec::new();
@@ -100,6 +102,19 @@ pub fn redis(data: &[u8]) {
             entry.fields.len(),
             "every field pair is a change or skipped"
         );
+        for (_, value) in &changes {
+            let Some(value) = value else { continue };
+            for follow in [
+                Follow::Relation(Collection::ALL[0]),
+                Follow::RelationList(Collection::ALL[0]),
+                Follow::GenericRelation,
+                Follow::GenericRelationList,
+            ] {
+                if let Err(error) = Request::targets(follow, value) {
+                    let _ = error.to_string();
+                }
+            }
+        }
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = EntryId::parse(text);
@@ -132,9 +147,8 @@ fn walk(request: &Request) {
         for field in request.field_set(id).fields_for(collection) {
             let Some(next) = field.follow else { continue };
             let targets = match request.field_set(next).follow {
-                Some(crate::keysbuilder::Follow::Relation(to))
-                | Some(crate::keysbuilder::Follow::RelationList(to)) => vec![to],
-                _ => crate::models::Collection::ALL.to_vec(),
+                Some(Follow::Relation(to)) | Some(Follow::RelationList(to)) => vec![to],
+                _ => Collection::ALL.to_vec(),
             };
             pending.extend(targets.into_iter().map(|to| (next, to)));
         }
