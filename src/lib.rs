@@ -11,6 +11,8 @@ pub mod cli;
 pub mod config;
 pub mod datastore;
 pub mod demo;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod history;
 pub mod http;

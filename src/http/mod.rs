@@ -3,7 +3,7 @@
 mod error;
 mod repeats;
 mod tls;
-mod transport;
+pub(crate) mod transport;
 
 pub use tls::{server_config, TlsError};
 
@@ -207,12 +207,12 @@ async fn health(State(state): State<AppState>) -> Response {
 
 /// The query parameters of an autoupdate request.
 #[derive(Default)]
-struct Query {
+pub(crate) struct Query {
     pairs: Vec<(String, String)>,
 }
 
 impl Query {
-    fn parse(raw: Option<String>) -> Query {
+    pub(crate) fn parse(raw: Option<String>) -> Query {
         let pairs = raw
             .as_deref()
             .map(|raw| {
@@ -229,7 +229,7 @@ impl Query {
     }
 
     /// Returns the first value of a parameter, or "" when it is missing.
-    fn get(&self, name: &str) -> &str {
+    pub(crate) fn get(&self, name: &str) -> &str {
         self.pairs
             .iter()
             .find(|(key, _)| key == name)

@@ -4,8 +4,8 @@
 mod parse;
 
 pub use parse::{
-    parse_modified_fields, parse_stream_info, parse_xread, EntryId, StreamEntry, StreamInfo,
-    StreamParseError,
+    parse_entries, parse_modified_fields, parse_stream_info, parse_xread, EntryId, StreamEntry,
+    StreamInfo, StreamParseError,
 };
 
 use crate::autoupdate::Autoupdate;
