@@ -177,28 +177,7 @@ async fn run_streams_example_data_and_redis_changes() {
     );
 
     // SIGTERM ends open streams and the process within a few seconds.
-    let started = Instant::now();
-    let pid = service.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    assert!(
-        stream.ended(Duration::from_secs(5)).await,
-        "stream still open after SIGTERM"
-    );
-    let status = loop {
-        if let Some(status) = service.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(6),
-            "service did not exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "service exited with {status}");
+    terminate(&mut service, &mut stream).await;
 }
 
 #[test]
@@ -294,6 +273,12 @@ async fn sigterm_ends_stream_waiting_for_postgres() {
     assert!(!stream.ended(Duration::from_millis(500)).await);
     stream.expect_quiet(Duration::from_millis(10)).await;
 
+    terminate(&mut service, &mut stream).await;
+}
+
+/// Sends SIGTERM to the service and checks that the open stream ends and the process
+/// exits successfully within a few seconds.
+async fn terminate(service: &mut Running, stream: &mut Stream) {
     let started = Instant::now();
     let pid = service.0.id().to_string();
     assert!(Command::new("kill")
