@@ -430,6 +430,17 @@ impl Autoupdate {
         self.run_updates(due);
     }
 
+    /// Returns the number of connections that watch the keys their permission class was
+    /// read from, counted once per key.
+    pub fn identity_watches(&self) -> usize {
+        self.shared
+            .identity_watchers
+            .lock()
+            .values()
+            .map(SmallVec::len)
+            .sum()
+    }
+
     /// Returns the number of open views and the number of keys they watch together.
     pub fn stats(&self) -> (usize, usize) {
         let views = self.shared.views.lock().len();
