@@ -19,21 +19,8 @@ use std::sync::Arc;
 fn requests() -> Option<Vec<(String, Arc<Request>)>> {
     let folder = support::shared_path("OPENSLIDES_CONFORMANCE_DIR")?.join("requests");
     let bench_folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/requests");
-    let mut requests = Vec::new();
-    for folder in [folder, bench_folder] {
-        let mut paths: Vec<_> = std::fs::read_dir(&folder)
-            .unwrap_or_else(|err| panic!("read {}: {err}", folder.display()))
-            .map(|entry| entry.expect("folder entry").path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            let text = std::fs::read(&path).expect("request file");
-            let request = Request::parse(&text, "")
-                .unwrap_or_else(|err| panic!("{} is no valid request: {err}", path.display()));
-            requests.push((path.display().to_string(), Arc::new(request)));
-        }
-    }
+    let mut requests = support::request_files(&folder);
+    requests.extend(support::request_files(&bench_folder));
     assert!(
         requests.len() > 10,
         "only {} requests found",

@@ -185,21 +185,7 @@ impl Data {
 
 fn requests() -> Option<Vec<(String, Arc<Request>)>> {
     let folder = support::shared_path("OPENSLIDES_CONFORMANCE_DIR")?.join("requests");
-    let mut paths: Vec<_> = std::fs::read_dir(&folder)
-        .expect("conformance requests")
-        .map(|entry| entry.expect("folder entry").path())
-        .collect();
-    paths.sort();
-    Some(
-        paths
-            .into_iter()
-            .map(|path| {
-                let text = std::fs::read(&path).expect("request file");
-                let request = Request::parse(&text, "").expect("valid request");
-                (path.display().to_string(), Arc::new(request))
-            })
-            .collect(),
-    )
+    Some(support::request_files(&folder))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

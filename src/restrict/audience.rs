@@ -11,7 +11,7 @@
 //! with stored ids: the own user, a submitter, a speaker, the author of a note, a voter.
 //! The run therefore collects, from every rule call that hid something, the user and
 //! membership ids it read or decided about (`Personal`). A member whose ids are not among
-//! them gets exactly the stand-in's answers; the others need a run of their own.
+//! them gets exactly the stand-in's values, and the others need a run of their own.
 
 use super::RestrictError;
 use crate::datastore::Datastore;

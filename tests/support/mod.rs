@@ -662,3 +662,24 @@ impl Drop for Proxy {
         self.epoch.send_modify(|epoch| *epoch += 1);
     }
 }
+
+/// Parses every `.json` request file of a folder, sorted by name, each with its path.
+pub fn request_files(
+    folder: &std::path::Path,
+) -> Vec<(String, Arc<openslides_autoupdate::keysbuilder::Request>)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(folder)
+        .unwrap_or_else(|err| panic!("read {}: {err}", folder.display()))
+        .map(|entry| entry.expect("folder entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read(&path).expect("request file");
+            let request = openslides_autoupdate::keysbuilder::Request::parse(&text, "")
+                .unwrap_or_else(|err| panic!("{} is no valid request: {err}", path.display()));
+            (path.display().to_string(), Arc::new(request))
+        })
+        .collect()
+}

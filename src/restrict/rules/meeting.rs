@@ -304,8 +304,8 @@ mod tests {
 
     #[tokio::test]
     async fn meeting_b_follows_the_groups_of_the_membership() {
-        // meeting_user 11 names group 33 of the meeting; the group's own list is not
-        // read, so that the result depends only on the viewer's side of the relation.
+        // meeting_user 11 names group 33 of the meeting. The group's own list is not
+        // read, so the result depends only on the viewer's side of the relation.
         let data = with(
             meeting(json!({})),
             json!({
