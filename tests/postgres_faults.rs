@@ -249,3 +249,95 @@ async fn waiting_view_holds_up_no_other_view() {
         json!("Written while PostgreSQL was down")
     );
 }
+
+#[tokio::test]
+async fn stream_moved_to_another_view_waits_out_outage() {
+    let Some((service, proxy)) = service_behind_proxy().await else {
+        return;
+    };
+    // Motion 4 is hidden from delegates and shown to staff, who may manage motions.
+    service
+        .change(&json!({"motion_state/7/restrictions": ["motion.can_manage"]}))
+        .await;
+    let url = format!("{}/internal/autoupdate?user_id=2", service.url);
+    let mut stream = Stream::open(&url, Some(&motion_request())).await;
+    assert_eq!(stream.status, 200);
+    let first = stream.next_json().await;
+    assert_eq!(first["meeting/1/motion_ids"], json!([1, 2, 3]));
+    assert!(first.get("motion/4/title").is_none());
+
+    // User 2 moves from the delegates to the staff while PostgreSQL is down. The staff's
+    // view is new, and the permissions of their group are not cached.
+    proxy.cut().await;
+    service
+        .change(&json!({
+            "meeting_user/2/group_ids": [3],
+            "group/3/meeting_user_ids": [2],
+            "group/5/meeting_user_ids": [3]
+        }))
+        .await;
+    assert!(!stream.ended(Duration::from_secs(2)).await);
+    stream.expect_quiet(Duration::from_millis(100)).await;
+
+    proxy.restore().await;
+    let line = stream
+        .next_line(Duration::from_secs(10))
+        .await
+        .expect("the difference within 10 seconds of the restore");
+    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    assert_eq!(
+        message,
+        json!({"meeting/1/motion_ids": [1, 2, 3, 4], "motion/4/title": "komplex"})
+    );
+    stream.expect_quiet(Duration::from_millis(500)).await;
+}
+
+#[tokio::test]
+async fn slide_waits_out_outage() {
+    let Some((service, proxy)) = service_behind_proxy().await else {
+        return;
+    };
+    // Only the contents: the stream's own view needs no value from PostgreSQL.
+    let request = json!([{
+        "ids": [1],
+        "collection": "projector",
+        "fields": {
+            "current_projection_ids": {
+                "type": "relation-list",
+                "collection": "projection",
+                "fields": {"content": null}
+            }
+        }
+    }]);
+    let url = format!("{}/internal/autoupdate?user_id=1", service.url);
+    let mut stream = Stream::open(&url, Some(&request)).await;
+    assert_eq!(stream.status, 200);
+    let first = stream.next_json().await;
+    assert_eq!(first["projection/4/content"]["collection"], "assignment");
+
+    // The topic's fields are not cached: its slide waits for PostgreSQL, and the
+    // projection keeps its last content meanwhile instead of an error.
+    proxy.cut().await;
+    service
+        .change(&json!({"projection/4/content_object_id": "topic/1"}))
+        .await;
+    stream.expect_quiet(Duration::from_secs(3)).await;
+
+    proxy.restore().await;
+    let mut contents = serde_json::Map::new();
+    while contents
+        .get("projection/4/content")
+        .is_none_or(|content| content["collection"] != "topic")
+    {
+        let line = stream
+            .next_line(Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("the topic's slide after the restore; got {contents:?}"));
+        let message: Value = serde_json::from_slice(&line).expect("JSON message");
+        for (key, content) in message.as_object().expect("an object") {
+            assert!(content.get("error").is_none(), "{key}: {content}");
+            contents.insert(key.clone(), content.clone());
+        }
+    }
+    assert_eq!(contents["projection/4/content"]["title"], "A");
+}

@@ -336,10 +336,17 @@ impl Autoupdate {
     ) -> Result<Attached, AutoupdateError> {
         let (mut audience, mut identity, mut identity_watch) =
             self.audience_of(viewer, &mailbox).await?;
+        // A connection that moves to another view waits for an unavailable datastore;
+        // a new request fails at once instead.
+        let patient = datastore::waits_for_source();
         loop {
             let membership = self.join(audience.clone(), request.clone());
             let view = membership.view.clone();
-            let mut body = view.lock_body().await?;
+            let mut body = if patient {
+                view.body.lock().await
+            } else {
+                view.lock_body().await?
+            };
             if let Some(error) = &body.failed {
                 return Err(error.clone());
             }
@@ -347,7 +354,18 @@ impl Autoupdate {
                 let reader = self.reader();
                 let started_at = self.shared.update_count.load(Ordering::SeqCst);
                 let mut on_added = |keys: &[Key]| self.shared.watch(&view, keys);
-                match body.state.resolve(&reader, &mut on_added).await {
+                let resolve = body.state.resolve(&reader, &mut on_added);
+                let resolved = if patient {
+                    // New requests for this view fail at once while it waits.
+                    let patience = Patience {
+                        waiting: view.waiting.clone(),
+                        give_up: view.left.subscribe(),
+                    };
+                    datastore::wait_for_source(patience, resolve).await
+                } else {
+                    resolve.await
+                };
+                match resolved {
                     Ok(changes) => {
                         self.shared.unwatch(&view, &changes.removed);
                         self.recheck_dependencies(&view, started_at, changes.new_dependencies);
@@ -883,11 +901,16 @@ impl Connection {
 
         let autoupdate = self.membership.autoupdate.clone();
         let mailbox = Arc::new(Mailbox::default());
-        // NOTE: unlike view updates, a move does not wait for an unavailable datastore.
-        // When the new view needs keys that are not cached, the stream ends with an error.
-        let attached = autoupdate
-            .attach(self.viewer, &self.request, mailbox, Want::Entries)
-            .await?;
+        // Like a view update, a move waits while the datastore is unavailable: the
+        // stream stays open and gets the difference when it is back. Waiting ends when
+        // the connection is dropped.
+        let (_never, give_up) = watch::channel(false);
+        let patience = Patience {
+            waiting: watch::Sender::new(false),
+            give_up,
+        };
+        let attach = autoupdate.attach(self.viewer, &self.request, mailbox, Want::Entries);
+        let attached = datastore::wait_for_source(patience, attach).await?;
         self.request = attached.membership.view.request.clone();
         self.membership = attached.membership;
         self.identity_watch = attached.identity_watch;

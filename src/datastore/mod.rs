@@ -73,6 +73,11 @@ pub async fn wait_for_source<F: Future>(patience: Patience, future: F) -> F::Out
     PATIENCE.scope(Arc::new(patience), future).await
 }
 
+/// Returns whether reads of the current task run inside `wait_for_source`.
+pub fn waits_for_source() -> bool {
+    PATIENCE.try_with(|_| ()).is_ok()
+}
+
 enum Slot {
     Ready(Value),
     /// A fetch of this key is under way; the receiver turns true when it is done.

@@ -14,7 +14,7 @@ pub mod slides;
 
 pub use fetch::{Fetch, Object, SlideError};
 
-use crate::datastore::{Datastore, Value};
+use crate::datastore::{self, Datastore, Patience, Value};
 use crate::models::{collections, FieldId, FieldValue, Fqid, Id, Key};
 use bytes::Bytes;
 use futures::FutureExt;
@@ -96,6 +96,9 @@ struct Entry {
     stale: bool,
     /// Counts finished computations.
     done: watch::Sender<u64>,
+    /// Turns true when the projection is forgotten; a computation waiting for the
+    /// datastore stops then.
+    forgotten: watch::Sender<bool>,
 }
 
 /// Returns the key of a projection's content.
@@ -230,6 +233,7 @@ impl Projector {
     pub fn forget(&self, id: Id) {
         let mut state = self.inner.state.lock();
         if let Some(entry) = state.entries.remove(&id) {
+            entry.forgotten.send_replace(true);
             state.unregister(id, entry.deps.iter());
         }
     }
@@ -254,6 +258,7 @@ impl State {
                 dirty: false,
                 stale: false,
                 done: watch::Sender::new(0),
+                forgotten: watch::Sender::new(false),
             }
         })
     }
@@ -302,13 +307,16 @@ impl Inner {
     /// stores it and publishes it when it differs from the stored one.
     async fn run(self: Arc<Inner>, id: Id, epoch: u64) {
         loop {
-            match self.state.lock().current(id, epoch) {
-                Some(entry) => entry.dirty = false,
+            let forgotten = match self.state.lock().current(id, epoch) {
+                Some(entry) => {
+                    entry.dirty = false;
+                    entry.forgotten.subscribe()
+                }
                 None => return,
-            }
+            };
 
             let started = Instant::now();
-            let (outcome, read) = self.compute(id, epoch).await;
+            let (outcome, read) = self.compute(id, epoch, forgotten).await;
             let elapsed = started.elapsed();
             if elapsed > LONG_SLIDE {
                 tracing::warn!(projection = id, ?elapsed, "slide took long");
@@ -345,12 +353,23 @@ impl Inner {
         }
     }
 
-    async fn compute(&self, id: Id, epoch: u64) -> (Outcome, HashSet<Key>) {
+    /// Runs the slide of a projection. While the datastore is unavailable, the slide
+    /// waits for it until the projection is forgotten; meanwhile readers keep the last
+    /// content, or get the content as a change when there was none.
+    async fn compute(
+        &self,
+        id: Id,
+        epoch: u64,
+        forgotten: watch::Receiver<bool>,
+    ) -> (Outcome, HashSet<Key>) {
         let on_read = |keys: &[Key]| self.state.lock().register(id, epoch, keys);
         let mut fetch = Fetch::new(&self.datastore, &on_read);
-        let result = AssertUnwindSafe(render(&mut fetch, id))
-            .catch_unwind()
-            .await;
+        let patience = Patience {
+            waiting: watch::Sender::new(false),
+            give_up: forgotten,
+        };
+        let render = AssertUnwindSafe(render(&mut fetch, id)).catch_unwind();
+        let result = datastore::wait_for_source(patience, render).await;
         let outcome = match result {
             Ok(Ok(value)) => Outcome {
                 value,
