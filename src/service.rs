@@ -53,8 +53,13 @@ pub async fn run(
 
     let auth = Auth::new(config.auth.clone());
 
+    let bus = messagebus::Connected::default();
     let mut background = vec![
-        tokio::spawn(messagebus::run(config.redis.clone(), autoupdate.clone())),
+        tokio::spawn(messagebus::run(
+            config.redis.clone(),
+            autoupdate.clone(),
+            bus.clone(),
+        )),
         spawn_cache_reset(autoupdate.clone(), config.cache_reset),
     ];
     if config.public_access_only {
@@ -89,6 +94,7 @@ pub async fn run(
         connections,
         pool: WorkPool::new(config.concurrent_workers),
         limits: config.limits,
+        bus: Some(bus),
     };
     let result = serve_with(listener, autoupdate, auth, options, shutdown).await;
     for task in background {
@@ -113,6 +119,7 @@ pub async fn serve(
         connections: ConnectionCounter::local(),
         pool: WorkPool::new(0),
         limits: RequestLimits::default(),
+        bus: None,
     };
     serve_with(listener, autoupdate, auth, options, shutdown).await
 }
@@ -126,6 +133,8 @@ pub struct ServeOptions {
     pub pool: WorkPool,
     /// The bounds on autoupdate requests.
     pub limits: RequestLimits,
+    /// The state of the reader of changes, when there is one; health reports it.
+    pub bus: Option<messagebus::Connected>,
 }
 
 /// Serves HTTP with the given core and options until `shutdown` completes.
@@ -142,6 +151,7 @@ pub async fn serve_with(
         connections,
         pool,
         limits,
+        bus,
     } = options;
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState {
@@ -152,6 +162,7 @@ pub async fn serve_with(
         connections,
         pool,
         limits,
+        bus,
     };
     if let Ok(address) = listener.local_addr() {
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -188,6 +199,7 @@ fn spawn_logout_reader(redis: crate::messagebus::RedisConfig, auth: &Auth) -> [J
         redis,
         messagebus::LOGOUT,
         messagebus::Start::Since(crate::auth::REMEMBER_LOGOUTS),
+        messagebus::Connected::default(),
         move |entry| {
             for (field, value) in &entry.fields {
                 if field == b"sessionId" {

@@ -130,3 +130,49 @@ async fn reconnect_without_lost_entries_sends_nothing() {
         json!({"organization/1/name": "After the reconnect"})
     );
 }
+
+/// Returns the status of the health check.
+async fn health(service: &TestService) -> u16 {
+    support::send(
+        reqwest::Method::GET,
+        &format!("{}/system/autoupdate/health", service.url),
+        None,
+    )
+    .await
+    .status
+}
+
+/// Asks for health until it answers `status`, for at most ten seconds.
+async fn wait_for_health(service: &TestService, status: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let current = health(service).await;
+        if current == status {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "health still answers {current} instead of {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_reports_redis_outage() {
+    let service = service().await;
+    assert_eq!(health(&service).await, 200);
+
+    service.redis.kill();
+    wait_for_health(&service, 503).await;
+    let answer = support::send(
+        reqwest::Method::GET,
+        &format!("{}/system/autoupdate/health", service.url),
+        None,
+    )
+    .await;
+    assert_eq!(answer.json(), json!({"healthy": false}));
+
+    service.redis.restart().await;
+    wait_for_health(&service, 200).await;
+}

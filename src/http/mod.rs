@@ -42,6 +42,8 @@ pub struct AppState {
     pub pool: WorkPool,
     /// The bounds on autoupdate requests.
     pub limits: RequestLimits,
+    /// Whether the reader of changes is connected to Redis, when there is one.
+    pub bus: Option<crate::messagebus::Connected>,
 }
 
 /// The default of the largest request body read, in bytes. The largest requests of the
@@ -176,23 +178,32 @@ async fn connection_count(State(state): State<AppState>, headers: HeaderMap) -> 
 /// The maximum time the health check waits for the datastore.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Returns `{"healthy": true}` while the datastore can be read, and 503 with
-/// `{"healthy": false}` otherwise, so that an orchestrator notices an outage.
+/// Returns `{"healthy": true}` while the datastore can be read and the reader of changes
+/// is connected to Redis, and 503 with `{"healthy": false}` otherwise, so that an
+/// orchestrator notices an outage.
 async fn health(State(state): State<AppState>) -> Response {
     let ping = tokio::time::timeout(HEALTH_TIMEOUT, state.autoupdate.datastore().ping()).await;
+    let problem = match ping {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(format!("the datastore cannot be read: {error}")),
+        Err(_) => Some(format!(
+            "the datastore did not answer within {HEALTH_TIMEOUT:?}"
+        )),
+    };
+    let problem = problem.or_else(|| {
+        state
+            .bus
+            .as_ref()
+            .is_some_and(|bus| !bus.get())
+            .then(|| "the reader of changes is not connected to Redis".to_string())
+    });
     // An orchestrator checks often, so repeated failures are logged once per interval.
     static FAILURES: Repeats = Repeats::new(repeats::WARNING_INTERVAL);
-    let (status, body) = match ping {
-        Ok(Ok(())) => (StatusCode::OK, "{\"healthy\": true}\n"),
-        Ok(Err(error)) => {
+    let (status, body) = match problem {
+        None => (StatusCode::OK, "{\"healthy\": true}\n"),
+        Some(problem) => {
             if let Some(held_back) = FAILURES.check(std::time::Instant::now()) {
-                tracing::warn!(%error, held_back, "health check: the datastore cannot be read");
-            }
-            (StatusCode::SERVICE_UNAVAILABLE, "{\"healthy\": false}\n")
-        }
-        Err(_) => {
-            if let Some(held_back) = FAILURES.check(std::time::Instant::now()) {
-                tracing::warn!(timeout = ?HEALTH_TIMEOUT, held_back, "health check: the datastore timed out");
+                tracing::warn!(held_back, "health check: {problem}");
             }
             (StatusCode::SERVICE_UNAVAILABLE, "{\"healthy\": false}\n")
         }

@@ -10,6 +10,8 @@ pub use parse::{
 
 use crate::autoupdate::Autoupdate;
 use redis::aio::MultiplexedConnection;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The stream of changed fields.
@@ -46,6 +48,22 @@ impl RedisConfig {
     }
 }
 
+/// Whether a stream reader holds a working connection to Redis. Cheap to clone; all
+/// clones share the state.
+#[derive(Clone, Debug, Default)]
+pub struct Connected(Arc<AtomicBool>);
+
+impl Connected {
+    /// Returns true once the reader has a connection that answered, until it fails.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, connected: bool) {
+        self.0.store(connected, Ordering::Relaxed);
+    }
+}
+
 /// The stream of logouts: entries with a field `sessionId`.
 pub const LOGOUT: &str = "logout";
 
@@ -62,13 +80,15 @@ pub enum Start {
 /// entry at start on. Runs until the task is dropped.
 ///
 /// When entries may have been missed (Redis lost or trimmed them while the connection
-/// was down), every open view is read again from the datastore.
-pub async fn run(config: RedisConfig, autoupdate: Autoupdate) {
+/// was down), every open view is read again from the datastore. `connected` tells
+/// whether the reader can read the stream now.
+pub async fn run(config: RedisConfig, autoupdate: Autoupdate, connected: Connected) {
     let resync = autoupdate.clone();
     follow(
         config,
         MODIFIED_FIELDS,
         Start::Newest,
+        connected,
         |entry| {
             let changes = parse_modified_fields(&entry, |problem| {
                 tracing::warn!(entry = %entry.id, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
@@ -146,31 +166,32 @@ fn gap(info: &StreamInfo, last: EntryId) -> Gap {
 /// last entry it read, so no entry is lost while the stream still contains it.
 ///
 /// `on_gap` is called when entries may have been lost: the stream was trimmed past the
-/// last entry read, or Redis came back without it.
+/// last entry read, or Redis came back without it. `connected` is true from the first
+/// answer of a connection until it fails.
 pub async fn follow(
     config: RedisConfig,
     stream: &'static str,
     start: Start,
+    connected: Connected,
     mut on_entry: impl FnMut(StreamEntry),
     mut on_gap: impl FnMut(),
 ) {
-    let mut last_id: Option<String> = None;
-    // Failed attempts since the last successful read; each outage logs once, then every
-    // 50th attempt, and the delay grows to at most five seconds.
-    let mut failures = 0u32;
+    let mut progress = Progress::default();
     loop {
         let result = read_stream(
             &config,
             stream,
             start,
-            &mut last_id,
-            &mut failures,
+            &mut progress,
+            &connected,
             &mut on_entry,
             &mut on_gap,
         )
         .await;
+        connected.set(false);
         if let Err(err) = result {
-            failures += 1;
+            progress.failures += 1;
+            let failures = progress.failures;
             let wait = Duration::from_millis(200 * u64::from(failures.min(25)));
             if failures == 1 || failures.is_multiple_of(50) {
                 tracing::warn!(error = %err, failures, "reading the Redis stream {stream} failed; retrying");
@@ -180,16 +201,31 @@ pub async fn follow(
     }
 }
 
+/// Where a reader is in its stream, kept across reconnects.
+#[derive(Default)]
+struct Progress {
+    /// The id of the last entry read.
+    last_id: Option<String>,
+    /// Failed attempts since the last successful read; each outage logs once, then every
+    /// 50th attempt, and the delay grows to at most five seconds.
+    failures: u32,
+}
+
 async fn read_stream(
     config: &RedisConfig,
     stream: &'static str,
     start: Start,
-    last_id: &mut Option<String>,
-    failures: &mut u32,
+    progress: &mut Progress,
+    connected: &Connected,
     on_entry: &mut impl FnMut(StreamEntry),
     on_gap: &mut impl FnMut(),
 ) -> redis::RedisResult<()> {
     let mut connection = config.connect().await?;
+    redis::cmd("PING")
+        .query_async::<()>(&mut connection)
+        .await?;
+    connected.set(true);
+    let Progress { last_id, failures } = progress;
     if let Some(id) = last_id.clone() {
         match find_gap(&mut connection, stream, &id).await? {
             Gap::None => {}
