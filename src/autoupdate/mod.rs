@@ -208,9 +208,27 @@ impl Autoupdate {
 
     /// Empties the datastore cache, computes every projector slide again and reads every
     /// key of every open view again, for when changes may have been missed. Connections
-    /// get only the values that differ from what they have.
+    /// get only the values that differ from what they have. A connection whose
+    /// permission class was read from a key that differs now moves to its new class.
     pub fn resync(&self) {
+        let identity_keys: Vec<Key> = self
+            .shared
+            .identity_watchers
+            .lock()
+            .keys()
+            .copied()
+            .collect();
+        let before = self.shared.datastore.cached(&identity_keys);
         self.shared.datastore.reset();
+        if !identity_keys.is_empty() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(
+                    self.shared
+                        .clone()
+                        .relocate_missed_identities(identity_keys, before),
+                );
+            }
+        }
         self.shared.update_count.fetch_add(1, Ordering::SeqCst);
         self.shared.projector.reset();
         let views: Vec<Arc<View>> = self.shared.views.lock().values().cloned().collect();
@@ -719,6 +737,44 @@ impl Autoupdate {
 }
 
 impl Shared {
+    /// Reads the keys that permission classes were read from again, and moves the
+    /// connections whose keys differ from `before`, the values cached until a reset. A key
+    /// that was not cached counts as changed. While the datastore is unavailable, this
+    /// waits for it.
+    async fn relocate_missed_identities(
+        self: Arc<Shared>,
+        keys: Vec<Key>,
+        before: Vec<Option<Value>>,
+    ) {
+        let (_never, give_up) = watch::channel(false);
+        let patience = Patience {
+            waiting: watch::Sender::new(false),
+            give_up,
+        };
+        let read = datastore::wait_for_source(patience, self.datastore.get(&keys)).await;
+        let changed: Vec<(Key, Value)> = match read {
+            Ok(values) => keys
+                .into_iter()
+                .zip(values)
+                .zip(before)
+                .filter(|((_, now), before)| before.as_ref() != Some(now))
+                .map(|((key, now), _)| (key, now))
+                .collect(),
+            Err(error) => {
+                // Without the new values, every such connection reads its class again.
+                tracing::warn!(%error, "reading permission classes again failed; moving every member");
+                keys.into_iter().map(|key| (key, None)).collect()
+            }
+        };
+        if !changed.is_empty() {
+            tracing::info!(
+                keys = changed.len(),
+                "permission classes changed without a message; moving their members"
+            );
+            self.relocate_changed_identities(&changed);
+        }
+    }
+
     /// Moves connections whose permission class was read from a changed key.
     fn relocate_changed_identities(&self, changes: &[(Key, Value)]) {
         let watchers = self.identity_watchers.lock();

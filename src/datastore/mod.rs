@@ -285,6 +285,18 @@ impl Datastore {
         self.inner.source.ping().await
     }
 
+    /// Returns the cached value of each key, `None` for keys that are not cached, without
+    /// reading the source.
+    pub fn cached(&self, keys: &[Key]) -> Vec<Option<Value>> {
+        let slots = self.inner.slots.lock();
+        keys.iter()
+            .map(|key| match slots.get(key) {
+                Some(Slot::Ready(value)) => Some(value.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Empties the cache.
     pub fn reset(&self) {
         let mut slots = self.inner.slots.lock();
