@@ -177,7 +177,7 @@ async fn run_streams_example_data_and_redis_changes() {
     );
 
     // SIGTERM ends open streams and the process within a few seconds.
-    terminate(&mut service, &mut stream).await;
+    terminate(&mut service, &mut stream, "TERM").await;
 }
 
 #[test]
@@ -222,7 +222,7 @@ fn health_fails_without_service() {
 }
 
 #[tokio::test]
-async fn sigterm_ends_stream_waiting_for_postgres() {
+async fn interrupt_ends_stream_waiting_for_postgres() {
     let Some(data) = example_data() else { return };
     let db = TestDb::new().await;
     db.load(&data).await;
@@ -273,22 +273,23 @@ async fn sigterm_ends_stream_waiting_for_postgres() {
     assert!(!stream.ended(Duration::from_millis(500)).await);
     stream.expect_quiet(Duration::from_millis(10)).await;
 
-    terminate(&mut service, &mut stream).await;
+    // SIGINT does the same, also for a stream that waits for PostgreSQL.
+    terminate(&mut service, &mut stream, "INT").await;
 }
 
-/// Sends SIGTERM to the service and checks that the open stream ends and the process
-/// exits successfully within a few seconds.
-async fn terminate(service: &mut Running, stream: &mut Stream) {
+/// Sends the signal (`TERM` or `INT`) to the service and checks that the open stream
+/// ends and the process exits successfully within a few seconds.
+async fn terminate(service: &mut Running, stream: &mut Stream, signal: &str) {
     let started = Instant::now();
     let pid = service.0.id().to_string();
     assert!(Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([&format!("-{signal}"), &pid])
         .status()
         .unwrap()
         .success());
     assert!(
         stream.ended(Duration::from_secs(5)).await,
-        "stream still open after SIGTERM"
+        "stream still open after SIG{signal}"
     );
     let status = loop {
         if let Some(status) = service.0.try_wait().unwrap() {
@@ -296,7 +297,7 @@ async fn terminate(service: &mut Running, stream: &mut Stream) {
         }
         assert!(
             started.elapsed() < Duration::from_secs(6),
-            "service did not exit after SIGTERM"
+            "service did not exit after SIG{signal}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
