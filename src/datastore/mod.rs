@@ -332,7 +332,7 @@ impl Outage {
         self.waiting += 1;
         if self.waiting == 1 {
             self.since = Some(Instant::now());
-            tracing::warn!(%error, "the datastore is unavailable; view updates wait for it");
+            tracing::warn!(%error, "the datastore is unavailable; stream updates and slides wait for it");
         }
     }
 
@@ -349,10 +349,10 @@ impl Outage {
         if recovered {
             tracing::info!(
                 ?waited,
-                "the datastore is available again; view updates continue"
+                "the datastore is available again; stream updates and slides continue"
             );
         } else {
-            tracing::info!(?waited, "no view update waits for the datastore any more");
+            tracing::info!(?waited, "nothing waits for the datastore any more");
         }
     }
 }
