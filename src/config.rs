@@ -58,6 +58,11 @@ pub const VARIABLES: &[Variable] = &[
         help: "PostgreSQL user.",
     },
     Variable {
+        name: "DATABASE_QUERY_TIMEOUT",
+        default: "10s",
+        help: "How long one read of PostgreSQL may take, as seconds or a duration such as `30s`; at least one second. A connection that does not answer within it is closed and the read fails as unavailable, so a PostgreSQL that stops answering cannot hang requests.",
+    },
+    Variable {
         name: "DATABASE_PASSWORD_FILE",
         default: "/run/secrets/postgres_password",
         help: "File that contains the PostgreSQL password. With OPENSLIDES_DEVELOPMENT the password is `openslides` and the file is not read.",
@@ -421,6 +426,7 @@ impl Reader<'_> {
             database: self.text("DATABASE_NAME"),
             user: self.text("DATABASE_USER"),
             password,
+            query_timeout: self.save_interval("DATABASE_QUERY_TIMEOUT")?,
         })
     }
 

@@ -11,19 +11,22 @@ use support::{example_data, post, send, Proxy, Stream, TestDb, TestService};
 /// Starts the service on example-data.json, reading PostgreSQL through a proxy the test
 /// cuts.
 async fn service_behind_proxy() -> Option<(TestService, Proxy)> {
+    service_behind_proxy_with(&[]).await
+}
+
+/// Like `service_behind_proxy`, with more environment variables.
+async fn service_behind_proxy_with(extra: &[(&str, String)]) -> Option<(TestService, Proxy)> {
     let data = example_data()?;
     let db = TestDb::new().await;
     db.load(&data).await;
     let proxy = Proxy::start(&db.host, db.port).await;
-    let service = TestService::start_with_env(
-        db,
-        &[
-            ("AUTH_FAKE", "true".to_string()),
-            ("DATABASE_HOST", "127.0.0.1".to_string()),
-            ("DATABASE_PORT", proxy.port.to_string()),
-        ],
-    )
-    .await;
+    let mut env = vec![
+        ("AUTH_FAKE", "true".to_string()),
+        ("DATABASE_HOST", "127.0.0.1".to_string()),
+        ("DATABASE_PORT", proxy.port.to_string()),
+    ];
+    env.extend_from_slice(extra);
+    let service = TestService::start_with_env(db, &env).await;
     Some((service, proxy))
 }
 
@@ -340,4 +343,73 @@ async fn slide_waits_out_outage() {
         }
     }
     assert_eq!(contents["projection/4/content"]["title"], "A");
+}
+
+#[tokio::test]
+async fn postgres_that_stops_answering_hangs_nothing() {
+    // Shorter than the pool's five seconds for opening a connection, so that the bound
+    // below holds only when the query itself times out.
+    let timeout = Duration::from_secs(1);
+    let Some((service, proxy)) =
+        service_behind_proxy_with(&[("DATABASE_QUERY_TIMEOUT", "1s".to_string())]).await
+    else {
+        return;
+    };
+    let mut stream = open_motions(&service).await;
+    // Requests at the same time open several pooled connections, so that reads after
+    // the freeze get connections that are already open and send their query.
+    let urls: Vec<String> = (1..=8)
+        .map(|id| {
+            format!(
+                "{}/internal/autoupdate?user_id=1&single=1&k=motion_state/{id}/name",
+                service.url
+            )
+        })
+        .collect();
+    let reads = urls.iter().map(|url| send(reqwest::Method::GET, url, None));
+    for answer in futures::future::join_all(reads).await {
+        assert_eq!(answer.status, 200);
+    }
+
+    // PostgreSQL keeps its connections open but answers nothing.
+    proxy.freeze();
+    service.change(&new_motion()).await;
+
+    // A new request for a value that is not cached fails after the query timeout
+    // instead of hanging.
+    let started = Instant::now();
+    let answer = send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/internal/autoupdate?user_id=1&single=1&k=motion/5/text",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.json()["error"]["type"], "unavailable");
+    assert!(
+        started.elapsed() < timeout * 4,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(health(&service).await, 503);
+    assert!(!stream.ended(Duration::from_millis(100)).await);
+    stream.expect_quiet(Duration::from_millis(100)).await;
+
+    // The stream gets the change once PostgreSQL answers again.
+    proxy.thaw();
+    let line = stream
+        .next_line(Duration::from_secs(10))
+        .await
+        .expect("the change within 10 seconds of PostgreSQL answering");
+    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    assert_eq!(
+        message,
+        json!({
+            "meeting/1/motion_ids": [1, 2, 3, 4, 5],
+            "motion/5/title": "Written while PostgreSQL was down"
+        })
+    );
 }

@@ -25,6 +25,8 @@ pub struct PostgresConfig {
     pub database: String,
     pub user: String,
     pub password: String,
+    /// The longest time one query may take before its connection is closed.
+    pub query_timeout: Duration,
 }
 
 impl PostgresConfig {
@@ -57,6 +59,7 @@ impl PostgresConfig {
 #[derive(Clone)]
 pub struct PostgresSource {
     pool: Pool,
+    query_timeout: Duration,
 }
 
 impl PostgresSource {
@@ -76,7 +79,10 @@ impl PostgresSource {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|err| DatastoreError::Unavailable(format!("create pool: {err}")))?;
-        Ok(PostgresSource { pool })
+        Ok(PostgresSource {
+            pool,
+            query_timeout: config.query_timeout,
+        })
     }
 
     /// Checks that PostgreSQL answers.
@@ -115,7 +121,19 @@ impl PostgresSource {
             fields.dedup();
             for id_chunk in ids.chunks(MAX_OBJECTS_PER_QUERY) {
                 for field_chunk in fields.chunks(MAX_FIELDS_PER_QUERY) {
-                    query_chunk(&client, collection, id_chunk, field_chunk, &mut found).await?;
+                    let query = query_chunk(&client, collection, id_chunk, field_chunk, &mut found);
+                    match tokio::time::timeout(self.query_timeout, query).await {
+                        Ok(result) => result?,
+                        Err(_) => {
+                            // The connection may never answer again: it must not go
+                            // back to the pool.
+                            drop(deadpool_postgres::Object::take(client));
+                            return Err(DatastoreError::Unavailable(format!(
+                                "PostgreSQL did not answer within {:?}",
+                                self.query_timeout
+                            )));
+                        }
+                    }
                 }
             }
         }

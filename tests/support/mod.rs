@@ -590,6 +590,9 @@ pub struct Proxy {
     upstream: (String, u16),
     /// A counter that `cut` increments. Every connection of the proxy closes when it changes.
     epoch: tokio::sync::watch::Sender<u64>,
+    /// While true, connections stay open but forward nothing, like a peer that stopped
+    /// answering.
+    frozen: tokio::sync::watch::Sender<bool>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -601,6 +604,7 @@ impl Proxy {
             port: listener.local_addr().unwrap().port(),
             upstream: (host.to_string(), port),
             epoch: tokio::sync::watch::Sender::new(0),
+            frozen: tokio::sync::watch::Sender::new(false),
             listener: std::sync::Mutex::new(None),
         };
         proxy.serve(listener);
@@ -618,6 +622,16 @@ impl Proxy {
         self.epoch.send_modify(|epoch| *epoch += 1);
     }
 
+    /// Stops forwarding bytes on every connection, old and new, without closing any.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    /// Forwards bytes again, including those read while frozen.
+    pub fn thaw(&self) {
+        self.frozen.send_replace(false);
+    }
+
     /// Accepts connections again on the same port.
     pub async fn restore(&self) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
@@ -629,22 +643,27 @@ impl Proxy {
     fn serve(&self, listener: tokio::net::TcpListener) {
         let upstream = self.upstream.clone();
         let epoch = self.epoch.subscribe();
+        let frozen = self.frozen.subscribe();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((mut client, _)) = listener.accept().await else {
+                let Ok((client, _)) = listener.accept().await else {
                     continue;
                 };
                 let mut cut = epoch.clone();
                 cut.mark_unchanged();
                 let upstream = upstream.clone();
+                let frozen = frozen.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) =
+                    let Ok(server) =
                         tokio::net::TcpStream::connect((upstream.0.as_str(), upstream.1)).await
                     else {
                         return;
                     };
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        () = forward(client_read, server_write, frozen.clone()) => {}
+                        () = forward(server_read, client_write, frozen) => {}
                         _ = cut.changed() => {}
                     }
                 });
@@ -652,6 +671,30 @@ impl Proxy {
         });
         *self.listener.lock().unwrap() = Some(task);
     }
+}
+
+/// Copies bytes from `from` to `to` until either side closes, holding them while
+/// `frozen` is true.
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        if frozen.wait_for(|frozen| !*frozen).await.is_err() {
+            break;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 impl Drop for Proxy {
