@@ -114,7 +114,7 @@ fn apply(values: &mut Map<String, Value>, message: Value) {
 }
 
 /// Reads messages until motion/1 has `title` and returns the number read.
-/// Fails the test when more than `limit` messages come first.
+/// Fails the test when the title has not come within `limit` messages.
 async fn read_until_title(
     stream: &mut Stream,
     values: &mut Map<String, Value>,
@@ -125,7 +125,7 @@ async fn read_until_title(
     while values.get("motion/1/title") != Some(&json!(title)) {
         assert!(
             messages < limit,
-            "{messages} messages came before the last title"
+            "{messages} messages came without the last title, {limit} are allowed"
         );
         let line = stream
             .next_line(Duration::from_secs(20))
