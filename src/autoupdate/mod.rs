@@ -56,6 +56,9 @@ struct ViewKey {
 struct ViewBody {
     state: ViewState,
     resolved: bool,
+    /// Set while a connection resolves the view. Still set when that connection was
+    /// dropped at an await, so `state` is partly built and is to be built again.
+    resolving: bool,
     /// Set when the last connection left; the view then takes no more updates.
     closed: bool,
     failed: Option<AutoupdateError>,
@@ -369,6 +372,14 @@ impl Autoupdate {
                 return Err(error.clone());
             }
             if !body.resolved {
+                if body.resolving {
+                    // The dropped resolution marked the root objects as applied before
+                    // their values came, so resolving this state again would add nothing.
+                    let keys: Vec<Key> = body.state.watched_keys().collect();
+                    self.shared.unwatch(&view, &keys);
+                    body.state = ViewState::new(view.request.clone(), view.key.audience.clone());
+                }
+                body.resolving = true;
                 let reader = self.reader();
                 let started_at = self.shared.update_count.load(Ordering::SeqCst);
                 let mut on_added = |keys: &[Key]| self.shared.watch(&view, keys);
@@ -388,8 +399,10 @@ impl Autoupdate {
                         self.shared.unwatch(&view, &changes.removed);
                         self.recheck_dependencies(&view, started_at, changes.new_dependencies);
                         body.resolved = true;
+                        body.resolving = false;
                     }
                     Err(error) => {
+                        body.resolving = false;
                         body.failed = Some(error.clone());
                         return Err(error);
                     }
@@ -515,6 +528,7 @@ impl Autoupdate {
                     body: tokio::sync::Mutex::new(ViewBody {
                         state: ViewState::new(request, audience),
                         resolved: false,
+                        resolving: false,
                         closed: false,
                         failed: None,
                         snapshot: None,

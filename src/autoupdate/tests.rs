@@ -514,3 +514,90 @@ async fn permission_change_updates_visibility() {
         json!({"organization/1/name": "Renamed"})
     );
 }
+
+/// A source whose reads wait until the gate `open` turns true.
+struct GatedSource {
+    memory: MemorySource,
+    open: watch::Sender<bool>,
+}
+
+impl datastore::Source for Arc<GatedSource> {
+    fn get(
+        &self,
+        keys: Vec<Key>,
+    ) -> futures::future::BoxFuture<'static, Result<Vec<Value>, DatastoreError>> {
+        let memory = self.memory.clone();
+        let mut open = self.open.subscribe();
+        Box::pin(async move {
+            let _ = open.wait_for(|open| *open).await;
+            memory.get(keys).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn connection_cancelled_while_resolving_leaves_view_whole() {
+    let source = Arc::new(GatedSource {
+        memory: MemorySource::from_export(&organization_data()),
+        open: watch::Sender::new(false),
+    });
+    let datastore = Arc::new(Datastore::new(Arc::new(source.clone())));
+    let autoupdate = Autoupdate::new(datastore, Arc::new(AllVisible));
+
+    // The first connection resolves the new view and waits for the source with the
+    // view's lock. The second one joins the same view and waits for that lock.
+    let resolving = tokio::spawn({
+        let autoupdate = autoupdate.clone();
+        async move { autoupdate.connect(viewer(), tag_request()).await.map(drop) }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let joining = tokio::spawn({
+        let autoupdate = autoupdate.clone();
+        async move { autoupdate.connect(viewer(), tag_request()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(autoupdate.stats().0, 1);
+
+    // The first client goes away before its first message.
+    resolving.abort();
+    assert!(resolving.await.unwrap_err().is_cancelled());
+    source.open.send_replace(true);
+
+    let mut connection = tokio::time::timeout(Duration::from_secs(2), joining)
+        .await
+        .expect("the second connection within two seconds")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        parse_message(&connection.take_first().unwrap()),
+        json!({
+            "organization/1/organization_tag_ids": [1, 2],
+            "organization_tag/1/name": "red",
+            "organization_tag/2/name": "blue"
+        })
+    );
+    assert_eq!(autoupdate.stats(), (1, 3));
+    assert_change_reaches(&autoupdate, &source.memory, &mut connection).await;
+
+    drop(connection);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(autoupdate.stats(), (0, 0));
+}
+
+/// Changes a watched key and checks that the connection gets it.
+async fn assert_change_reaches(
+    autoupdate: &Autoupdate,
+    source: &MemorySource,
+    connection: &mut Connection,
+) {
+    let changes = vec![(
+        Key::parse("organization_tag/2/name").unwrap(),
+        Some(Bytes::from_static(b"\"navy\"")),
+    )];
+    source.apply(&changes);
+    autoupdate.apply_update(&changes);
+    assert_eq!(
+        next(connection).await,
+        json!({"organization_tag/2/name": "navy"})
+    );
+}

@@ -726,3 +726,141 @@ pub fn request_files(
         })
         .collect()
 }
+
+/// The service binary, run as a process of its own on 127.0.0.1 with AUTH_FAKE and a
+/// Redis server of its own, so that a test can read its memory use and its log. The
+/// process is killed when the value is dropped.
+pub struct ServiceProcess {
+    pub url: String,
+    pub db: TestDb,
+    pub redis: TestRedis,
+    child: Child,
+    /// Every line the service logged to standard error so far.
+    log: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ServiceProcess {
+    /// Starts the binary on `db` with additional environment variables and waits until
+    /// it listens and reads the message bus.
+    pub async fn start(db: TestDb, extra: &[(&str, &str)]) -> ServiceProcess {
+        let redis = TestRedis::start().await;
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_openslides-autoupdate"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("OPENSLIDES_DEVELOPMENT", "true")
+            .env("AUTH_FAKE", "true")
+            .env("AUTOUPDATE_HOST", "127.0.0.1")
+            .env("AUTOUPDATE_PORT", port.to_string())
+            .env("DATABASE_HOST", &db.host)
+            .env("DATABASE_PORT", db.port.to_string())
+            .env("DATABASE_USER", &db.user)
+            .env("DATABASE_NAME", &db.name)
+            .env("MESSAGE_BUS_HOST", "127.0.0.1")
+            .env("MESSAGE_BUS_PORT", redis.port.to_string())
+            // A port nothing listens on, so that the vote reader reaches no vote service
+            // outside the test.
+            .env("VOTE_HOST", "127.0.0.1")
+            .env("VOTE_PORT", free_port().to_string())
+            .envs(extra.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start openslides-autoupdate");
+
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("piped standard error");
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                lines.lock().unwrap().push(line);
+            }
+        });
+
+        let service = ServiceProcess {
+            url: format!("http://127.0.0.1:{port}"),
+            db,
+            redis,
+            child,
+            log,
+        };
+        service.wait_for_port(port).await;
+        service.redis.wait_for_reader().await;
+        service
+    }
+
+    async fn wait_for_port(&self, port: u16) {
+        for _ in 0..400 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!(
+            "the service does not listen on port {port}; its log:\n{}",
+            self.log().join("\n")
+        );
+    }
+
+    /// Returns the process id of the service.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Returns the resident set size of the service process in KiB (`VmRSS` of
+    /// /proc/<pid>/status, so Linux only).
+    pub fn rss_kib(&self) -> u64 {
+        let path = format!("/proc/{}/status", self.pid());
+        let status =
+            std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("read {path}: {err}"));
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("VmRSS:"))
+            .unwrap_or_else(|| panic!("no VmRSS in {path}"));
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or_else(|| panic!("invalid line in {path}: {line}"))
+    }
+
+    /// Returns the lines the service logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits for the next metric line the service logs (every METRIC_INTERVAL) and
+    /// returns its values. Fails the test when none comes within 10 seconds.
+    pub async fn next_metric(&self) -> serde_json::Map<String, Value> {
+        let seen = self.log.lock().unwrap().len();
+        for _ in 0..1000 {
+            let metric = self.log.lock().unwrap()[seen..].iter().find_map(|line| {
+                line.split_once("Metric: ")
+                    .map(|(_, json)| json.to_string())
+            });
+            if let Some(json) = metric {
+                return serde_json::from_str(&json)
+                    .unwrap_or_else(|err| panic!("metric is not a JSON object ({err}): {json}"));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no metric line within 10 seconds; is METRIC_INTERVAL set?");
+    }
+
+    /// Writes changes to PostgreSQL, then announces them on the message bus.
+    pub async fn change(&self, changes: &Value) {
+        self.db.write(changes).await;
+        self.redis.xadd(changes).await;
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
