@@ -2,6 +2,7 @@
 
 mod error;
 mod repeats;
+mod server;
 mod tls;
 pub(crate) mod transport;
 
@@ -123,14 +124,7 @@ pub async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    match tls {
-        None => {
-            axum::serve(listener, router(state))
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        Some(config) => tls::serve_tls(listener, router(state), config, shutdown).await,
-    }
+    server::serve(listener, router(state), tls, shutdown).await
 }
 
 /// Returns the open connections per user of all instances, as far as the requesting
