@@ -176,3 +176,30 @@ async fn health_reports_redis_outage() {
     service.redis.restart().await;
     wait_for_health(&service, 200).await;
 }
+
+#[tokio::test]
+async fn service_starts_while_redis_is_down() {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org", "description": "D"}}))
+        .await;
+    let redis = std::sync::Arc::new(support::TestRedis::start().await);
+    redis.kill();
+    let service =
+        TestService::start_without_message_bus(db, redis, &[("AUTH_FAKE", "true".to_string())])
+            .await;
+
+    // Requests are served from PostgreSQL; health reports the missing Redis.
+    wait_for_health(&service, 503).await;
+    let mut stream = open(&service).await;
+
+    service.redis.restart().await;
+    wait_for_health(&service, 200).await;
+    service.redis.wait_for_reader().await;
+    service
+        .change(&json!({"organization/1/name": "After Redis started"}))
+        .await;
+    assert_eq!(
+        next_within_ten_seconds(&mut stream).await,
+        json!({"organization/1/name": "After Redis started"})
+    );
+}

@@ -365,6 +365,18 @@ impl TestService {
         redis: Arc<TestRedis>,
         extra: &[(&str, String)],
     ) -> TestService {
+        let service = TestService::start_without_message_bus(db, redis, extra).await;
+        service.wait_for_message_bus().await;
+        service
+    }
+
+    /// Like `start_on_redis`, without waiting until the service reads from Redis, which
+    /// may be down.
+    pub async fn start_without_message_bus(
+        db: TestDb,
+        redis: Arc<TestRedis>,
+        extra: &[(&str, String)],
+    ) -> TestService {
         let mut vars: HashMap<&str, String> = HashMap::from([
             ("OPENSLIDES_DEVELOPMENT", "true".to_string()),
             ("DATABASE_HOST", db.host.clone()),
@@ -399,15 +411,13 @@ impl TestService {
                 .await
                 .expect("service runs");
         });
-        let service = TestService {
+        TestService {
             url,
             db,
             redis,
             stop: Some(stop),
             task: Some(task),
-        };
-        service.wait_for_message_bus().await;
-        service
+        }
     }
 
     /// Waits until the service blocks in XREAD, so that entries added afterwards reach it.
