@@ -1,0 +1,65 @@
+//! Clients that open a connection and never finish their request headers. Each such
+//! connection uses a file descriptor of the service, so enough of them keep every
+//! other client out once the service reaches its limit of open files.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use support::{TestDb, TestService};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How long the test waits for the service to close a connection whose headers never
+/// end. The default header read timeout of hyper 1.13's HTTP/1 server is 30 seconds,
+/// and it applies only when the server is given a timer.
+const HEADER_WAIT: Duration = Duration::from_secs(40);
+
+async fn service() -> TestService {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org"}}))
+        .await;
+    TestService::start_with(db).await
+}
+
+/// Reads from `stream` until the peer closes it or `wait` passes, and returns whether
+/// the peer closed it.
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    let mut buffer = [0u8; 1024];
+    let read_until_closed = async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    };
+    tokio::time::timeout(wait, read_until_closed).await.is_ok()
+}
+
+#[tokio::test]
+async fn unfinished_headers_are_closed() {
+    let service = service().await;
+    let address = service.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /system/autoupdate/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+
+    assert!(
+        closed_within(&mut stream, HEADER_WAIT).await,
+        "a connection whose request headers never end is still open after {HEADER_WAIT:?}"
+    );
+}
+
+#[tokio::test]
+async fn silent_connection_is_closed() {
+    let service = service().await;
+    let address = service.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+
+    assert!(
+        closed_within(&mut stream, HEADER_WAIT).await,
+        "a connection that never sends a byte is still open after {HEADER_WAIT:?}"
+    );
+}
