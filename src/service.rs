@@ -209,7 +209,7 @@ fn spawn_logout_reader(redis: crate::messagebus::RedisConfig, auth: &Auth) -> [J
                 }
             }
         },
-        || {},
+        |_| {},
     ));
     let logouts = auth.logouts().clone();
     let pruner = tokio::spawn(async move {

@@ -203,3 +203,43 @@ async fn service_starts_while_redis_is_down() {
         json!({"organization/1/name": "After Redis started"})
     );
 }
+
+#[tokio::test]
+async fn change_before_first_redis_connection_arrives() {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({"organization/1": {"id": 1, "name": "Org", "description": "D"}}))
+        .await;
+    let redis = std::sync::Arc::new(support::TestRedis::start().await);
+    let proxy = support::Proxy::start("127.0.0.1", redis.port).await;
+    proxy.cut().await;
+    let service = TestService::start_without_message_bus(
+        db,
+        redis,
+        &[
+            ("AUTH_FAKE", "true".to_string()),
+            ("MESSAGE_BUS_PORT", proxy.port.to_string()),
+        ],
+    )
+    .await;
+
+    // Redis is unreachable for the service, so these values come from PostgreSQL.
+    let mut stream = open(&service).await;
+
+    // The writer reaches Redis; the service does not yet.
+    let change = json!({"organization/1/name": "Renamed before the first connection"});
+    service.change(&change).await;
+    proxy.restore().await;
+    service.redis.wait_for_reader().await;
+
+    assert_eq!(next_within_ten_seconds(&mut stream).await, change);
+    let fresh = support::send(
+        reqwest::Method::GET,
+        &format!(
+            "{}/system/autoupdate?single=1&k=organization/1/name",
+            service.url
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(fresh.json(), change);
+}

@@ -97,9 +97,30 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate, connected: Connect
                 autoupdate.apply_update(&changes);
             }
         },
-        move || resync.resync(),
+        move |missed| match missed {
+            Missed::Lost => resync.resync(),
+            // Nothing was read before: nothing can be out of date.
+            Missed::Start if resync.datastore().is_empty() => {}
+            Missed::Start => {
+                tracing::warn!(
+                    "values were read before the first entry of {MODIFIED_FIELDS}; reading every open stream again"
+                );
+                resync.resync();
+            }
+        },
     )
     .await
+}
+
+/// Why entries of a stream may have been missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    /// The reader has just found its start on its first connection. Whatever was read
+    /// elsewhere before, for example while Redis was unreachable at start-up, may miss
+    /// entries from before that start.
+    Start,
+    /// Entries after the last one read were trimmed away, or Redis lost the stream.
+    Lost,
 }
 
 /// The state of the stream after a reconnect, relative to the last entry read.
@@ -165,8 +186,9 @@ fn gap(info: &StreamInfo, last: EntryId) -> Gap {
 /// dropped; after an error it reconnects with a growing delay and continues after the
 /// last entry it read, so no entry is lost while the stream still contains it.
 ///
-/// `on_gap` is called when entries may have been lost: the stream was trimmed past the
-/// last entry read, or Redis came back without it. `connected` is true from the first
+/// `on_gap` is called with `Missed::Start` when the reader has found its start, and with
+/// `Missed::Lost` when entries may have been lost: the stream was trimmed past the last
+/// entry read, or Redis came back without it. `connected` is true from the first
 /// answer of a connection until it fails.
 pub async fn follow(
     config: RedisConfig,
@@ -174,7 +196,7 @@ pub async fn follow(
     start: Start,
     connected: Connected,
     mut on_entry: impl FnMut(StreamEntry),
-    mut on_gap: impl FnMut(),
+    mut on_gap: impl FnMut(Missed),
 ) {
     let mut progress = Progress::default();
     loop {
@@ -218,7 +240,7 @@ async fn read_stream(
     progress: &mut Progress,
     connected: &Connected,
     on_entry: &mut impl FnMut(StreamEntry),
-    on_gap: &mut impl FnMut(),
+    on_gap: &mut impl FnMut(Missed),
 ) -> redis::RedisResult<()> {
     let mut connection = config.connect().await?;
     redis::cmd("PING")
@@ -234,7 +256,7 @@ async fn read_stream(
                     id,
                     "entries of the Redis stream {stream} after the last one read were trimmed"
                 );
-                on_gap();
+                on_gap(Missed::Lost);
             }
             Gap::Restarted => {
                 tracing::warn!(
@@ -242,7 +264,7 @@ async fn read_stream(
                     "the Redis stream {stream} is gone or started over; reading it from its start"
                 );
                 *last_id = Some("0-0".into());
-                on_gap();
+                on_gap(Missed::Lost);
             }
         }
     } else {
@@ -257,6 +279,7 @@ async fn read_stream(
         };
         tracing::info!(id, "reading Redis stream {stream}");
         *last_id = Some(id);
+        on_gap(Missed::Start);
     }
 
     loop {
