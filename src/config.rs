@@ -189,8 +189,8 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "REQUEST_MAX_KEYS",
-        default: "3000000",
-        help: "The maximum number of keys a request may resolve to. In a generated meeting with 2,000 users, 1,000 motions and 50 polls, the motion list of the OpenSlides client resolves to about 58,000 and its poll list to about 197,000. A request that grows past the limit gets a 400 error, or an error line that ends its stream.",
+        default: "1000000",
+        help: "The maximum number of keys a request may resolve to. In a generated meeting with 2,000 users, 1,000 motions and 50 polls, the motion list of the OpenSlides client resolves to about 58,000 and its poll list to about 197,000. A view costs about 500 bytes per key, so one request at the limit holds about 500 MB. A request that grows past the limit gets a 400 error, or an error line that ends its stream.",
     },
     Variable {
         name: "REQUEST_MAX_K_BYTES",

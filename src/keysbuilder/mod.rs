@@ -27,7 +27,7 @@ impl Limits {
         max_objects: 1_000,
         max_ids: 100_000,
         max_depth: 20,
-        max_keys: 3_000_000,
+        max_keys: 1_000_000,
         max_k_bytes: 16_384,
     };
 }

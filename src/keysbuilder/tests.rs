@@ -429,7 +429,7 @@ fn default_limits_admit_large_requests() {
     );
     assert!(parse(nested_motions(20)).is_ok());
     let request = parse(json!([{"ids": [1], "collection": "user", "fields": {"username": null}}]));
-    assert_eq!(request.unwrap().max_keys(), 3_000_000);
+    assert_eq!(request.unwrap().max_keys(), 1_000_000);
 }
 
 #[test]
