@@ -21,6 +21,7 @@ pub mod messagebus;
 pub mod metric;
 pub mod models;
 pub mod projector;
+pub mod repeats;
 pub mod restrict;
 pub mod service;
 pub mod vote;

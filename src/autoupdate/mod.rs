@@ -783,7 +783,7 @@ impl Shared {
         if !changed.is_empty() {
             tracing::info!(
                 keys = changed.len(),
-                "permission classes changed without a message; moving their members"
+                "keys of permission classes differ from the cache or were not cached; their members read their class again"
             );
             self.relocate_changed_identities(&changed);
         }

@@ -1,12 +1,12 @@
 //! The one place that turns errors into HTTP statuses and the error JSON of OpenSlides:
 //! `{"error": {"type": ..., "msg": ...}}`.
 
-use super::repeats::Repeats;
 use crate::auth::AuthError;
 use crate::autoupdate::AutoupdateError;
 use crate::datastore::DatastoreError;
 use crate::history::HistoryError;
 use crate::keysbuilder::RequestError;
+use crate::repeats::{self, Repeats};
 use crate::restrict::RestrictError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -95,7 +95,7 @@ impl From<AutoupdateError> for ErrorResponse {
             {
                 // Clients retry during an outage, so the warning is logged once per
                 // interval with the number of failures held back.
-                static FAILURES: Repeats = Repeats::new(super::repeats::WARNING_INTERVAL);
+                static FAILURES: Repeats = Repeats::new(repeats::WARNING_INTERVAL);
                 if let Some(held_back) = FAILURES.check(std::time::Instant::now()) {
                     tracing::warn!(%error, held_back, "request failed: the datastore is unavailable");
                 }

@@ -1,7 +1,6 @@
 //! The HTTP API: routing, the autoupdate handlers and health.
 
 mod error;
-mod repeats;
 mod server;
 mod tls;
 pub(crate) mod transport;
@@ -15,6 +14,7 @@ use crate::auth::{Auth, AuthError, Authenticated, AUTH_HEADER};
 use crate::autoupdate::{Autoupdate, AutoupdateError, Connection, WorkPool};
 use crate::keysbuilder::{Limits, Request};
 use crate::metric::{ConnectionCounter, ConnectionKind, CountGuard};
+use crate::repeats::{self, Repeats};
 use crate::restrict::Viewer;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -22,7 +22,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
-use repeats::Repeats;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,6 +9,7 @@ pub use parse::{
 };
 
 use crate::autoupdate::Autoupdate;
+use crate::repeats::{self, Repeats};
 use redis::aio::MultiplexedConnection;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -91,7 +92,12 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate, connected: Connect
         connected,
         |entry| {
             let changes = parse_modified_fields(&entry, |problem| {
-                tracing::warn!(entry = %entry.id, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
+                // A broken writer may send many such entries, with keys of any length.
+                static SKIPPED: Repeats = Repeats::new(repeats::WARNING_INTERVAL);
+                if let Some(held_back) = SKIPPED.check(std::time::Instant::now()) {
+                    let problem = shorten(&problem, MAX_LOGGED_PROBLEM);
+                    tracing::warn!(entry = %entry.id, held_back, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
+                }
             });
             if !changes.is_empty() {
                 autoupdate.apply_update(&changes);
@@ -110,6 +116,22 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate, connected: Connect
         },
     )
     .await
+}
+
+/// The longest description of a skipped part of an entry that is logged, in bytes.
+const MAX_LOGGED_PROBLEM: usize = 300;
+
+/// Returns `text` cut to at most `max` bytes at a character boundary, marked with `…`
+/// when cut.
+fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end]).into()
 }
 
 /// Why entries of a stream may have been missed.
@@ -343,7 +365,7 @@ async fn newest_id(
 }
 
 #[cfg(test)]
-mod gap_tests {
+mod tests {
     use super::*;
 
     fn info(last_generated: u64, first: u64, length: u64, max_deleted: u64) -> StreamInfo {
@@ -353,6 +375,14 @@ mod gap_tests {
             first: EntryId(first, 0),
             length,
         }
+    }
+
+    #[test]
+    fn shorten_cuts_at_char_boundary() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("abcdef", 3), "abc…");
+        // "ä" takes two bytes; a cut inside it moves back.
+        assert_eq!(shorten("aäb", 2), "a…");
     }
 
     #[test]
