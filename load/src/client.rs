@@ -4,9 +4,16 @@
 use crate::message::{message_keys, LineReader};
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
+use openslides_autoupdate::auth::{self, Claims, DEVELOPMENT_COOKIE_KEY, DEVELOPMENT_TOKEN_KEY};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+/// The values a stream has received so far: key (`collection/id/field`) to value.
+pub type Values = HashMap<String, serde_json::Value>;
 
 /// An event a stream sends to the measuring task.
 #[derive(Debug)]
@@ -28,10 +35,40 @@ pub struct StreamRequest {
     pub index: usize,
     pub token: String,
     pub cookie: String,
+    /// Appended to the path, empty or starting with `?`.
+    pub query: String,
     pub body: Bytes,
+    /// When set, every message, the first included, is applied to these values: a key
+    /// with `null` is removed, any other value replaces the old one.
+    pub values: Option<Arc<Mutex<Values>>>,
+}
+
+/// Returns an access token and a refresh cookie for a user, signed with the development
+/// keys and valid until `expires` (Unix time in seconds).
+pub fn credentials(user_id: u64, session: &str, expires: i64) -> anyhow::Result<(String, String)> {
+    let claims = Claims {
+        user_id: user_id as i64,
+        session_id: session.to_string(),
+        exp: Some(expires as u64),
+    };
+    let token = auth::sign(&claims, DEVELOPMENT_TOKEN_KEY)?;
+    let cookie = auth::sign(
+        &serde_json::json!({"sessionId": session, "exp": expires}),
+        DEVELOPMENT_COOKIE_KEY,
+    )?;
+    Ok((token, cookie))
+}
+
+/// A complete response to a single request.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: http::StatusCode,
+    pub content_type: String,
+    pub body: Vec<u8>,
 }
 
 /// One HTTP/2 connection.
+#[derive(Clone)]
 pub struct Connection {
     send: h2::client::SendRequest<Bytes>,
     authority: String,
@@ -89,8 +126,59 @@ impl Connection {
         Ok(())
     }
 
-    /// Opens a stream in a task that reports its messages until it ends.
-    pub fn spawn_stream(&self, request: StreamRequest, events: UnboundedSender<Event>) {
+    /// Sends one request with the user's credentials and reads the whole response.
+    /// `path` includes the query; `content_type` is that of `body`.
+    pub async fn request(
+        &self,
+        path: &str,
+        token: &str,
+        cookie: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> anyhow::Result<Answer> {
+        let request = http::Request::post(format!("http://{}{path}", self.authority))
+            .header("authentication", format!("bearer {token}"))
+            .header("cookie", format!("refreshId=bearer%20{cookie}"))
+            .header("content-type", content_type)
+            .body(())?;
+        let mut send = self.send.clone().ready().await?;
+        let (response, mut body_out) = send.send_request(request, false)?;
+        body_out.send_data(body, true)?;
+        let response = response.await?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let mut body = response.into_body();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk?;
+            let _ = body.flow_control().release_capacity(chunk.len());
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            content_type,
+            body: bytes,
+        })
+    }
+
+    /// Returns whether the connection can still open streams; false after the server
+    /// closed it or sent GOAWAY.
+    pub async fn is_open(&self) -> bool {
+        self.send.clone().ready().await.is_ok()
+    }
+
+    /// Opens a stream in a task that reports its messages until it ends. Aborting the
+    /// returned task resets the stream without a `Closed` event.
+    pub fn spawn_stream(
+        &self,
+        request: StreamRequest,
+        events: UnboundedSender<Event>,
+    ) -> JoinHandle<()> {
         let send = self.send.clone();
         let authority = self.authority.clone();
         tokio::spawn(async move {
@@ -103,7 +191,7 @@ impl Connection {
                 stream: index,
                 error,
             });
-        });
+        })
     }
 }
 
@@ -113,11 +201,14 @@ async fn stream(
     request: StreamRequest,
     events: &UnboundedSender<Event>,
 ) -> anyhow::Result<()> {
-    let http_request = http::Request::post(format!("http://{authority}/system/autoupdate"))
-        .header("authentication", format!("bearer {}", request.token))
-        .header("cookie", format!("refreshId=bearer%20{}", request.cookie))
-        .header("content-type", "application/json")
-        .body(())?;
+    let http_request = http::Request::post(format!(
+        "http://{authority}/system/autoupdate{}",
+        request.query
+    ))
+    .header("authentication", format!("bearer {}", request.token))
+    .header("cookie", format!("refreshId=bearer%20{}", request.cookie))
+    .header("content-type", "application/json")
+    .body(())?;
     let mut send = send.ready().await?;
     let (response, mut body_out) = send.send_request(http_request, false)?;
     body_out.send_data(request.body, true)?;
@@ -125,7 +216,11 @@ async fn stream(
     let status = response.status();
 
     let mut body = response.into_body();
-    let mut reader = LineReader::default();
+    let mut reader = if request.values.is_some() {
+        LineReader::keeping_all()
+    } else {
+        LineReader::default()
+    };
     let mut error_text = Vec::new();
     while let Some(chunk) = body.data().await {
         let chunk = chunk?;
@@ -136,9 +231,12 @@ async fn stream(
         }
         let at = Instant::now();
         for line in reader.push(&chunk) {
-            let keys = match &line.text {
-                None => None,
-                Some(text) => Some(message_keys(text).context("message is not a JSON object")?),
+            let keys = match (&line.text, &request.values) {
+                (None, _) => None,
+                (Some(text), None) => {
+                    Some(message_keys(text).context("message is not a JSON object")?)
+                }
+                (Some(text), Some(values)) => Some(apply_message(text, values)?),
             };
             let _ = events.send(Event::Message {
                 stream: request.index,
@@ -155,4 +253,45 @@ async fn stream(
         ));
     }
     Ok(())
+}
+
+/// Applies one message to the values and returns its sorted keys.
+fn apply_message(line: &[u8], values: &Mutex<Values>) -> anyhow::Result<Vec<String>> {
+    let message: Values = serde_json::from_slice(line).context("message is not a JSON object")?;
+    let mut keys: Vec<String> = message.keys().cloned().collect();
+    keys.sort_unstable();
+    let mut values = values
+        .lock()
+        .map_err(|_| anyhow!("the values of a stream were poisoned"))?;
+    for (key, value) in message {
+        if value.is_null() {
+            values.remove(&key);
+        } else {
+            values.insert(key, value);
+        }
+    }
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_null_removes_a_value() {
+        let values = Mutex::new(Values::new());
+        let keys =
+            apply_message(br#"{"motion/1/title":"A","motion/1/number":"1"}"#, &values).unwrap();
+        assert_eq!(keys, vec!["motion/1/number", "motion/1/title"]);
+        apply_message(br#"{"motion/1/number":null,"motion/1/title":"B"}"#, &values).unwrap();
+        let values = values.into_inner().unwrap();
+        assert_eq!(values.len(), 1);
+        assert_eq!(values["motion/1/title"], serde_json::json!("B"));
+    }
+
+    #[test]
+    fn message_that_is_no_object_is_an_error() {
+        let values = Mutex::new(Values::new());
+        assert!(apply_message(b"[1]", &values).is_err());
+    }
 }
