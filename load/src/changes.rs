@@ -112,8 +112,9 @@ pub struct Targets {
     /// The meeting user that joins and leaves `group`.
     pub meeting_user: String,
     pub group: String,
-    /// A group of `meeting_user` whose permissions gain and lose `TOGGLED_PERMISSION`.
-    pub permission_group: String,
+    /// A group of `meeting_user` whose permissions gain and lose `TOGGLED_PERMISSION`;
+    /// `None` when the admin group is the only group of `meeting_user`.
+    pub permission_group: Option<String>,
     /// An object no request of the tool contains.
     pub unrelated: String,
 }
@@ -275,8 +276,7 @@ impl Targets {
                     .and_then(|g| g.get("name"))
                     .and_then(Value::as_str)
                     != Some("Admin")
-            })
-            .ok_or_else(|| anyhow!("{member} is in no group besides Admin"))?;
+            });
 
         let unrelated = ids(meeting_object, "projector_ids")
             .first()
@@ -394,7 +394,10 @@ pub fn build(
             }
         }
         Kind::GroupPermission => {
-            let group = &targets.permission_group;
+            let group = targets
+                .permission_group
+                .as_ref()
+                .ok_or_else(|| anyhow!("{} is in no group besides Admin", targets.meeting_user))?;
             let mut permissions: Vec<String> = object(models, group)?
                 .get("permissions")
                 .and_then(Value::as_array)
@@ -497,9 +500,9 @@ fn speaker_started(models: &Models, meeting: &str, now: i64) -> anyhow::Result<C
     bail!("{meeting} has no waiting speaker left")
 }
 
-/// Builds a change of a kind that can be written any number of times: a speaker start
-/// falls back to a speakers reset once no speaker waits, a poll start to a polls reset
-/// once no poll is left in state created.
+/// Builds a change of a kind that can be written any number of times. A speaker start
+/// falls back to a speakers reset once no speaker waits. A poll start falls back to a
+/// polls reset once no poll is left in state created.
 pub fn build_repeating(
     kind: Kind,
     models: &Models,
@@ -669,7 +672,7 @@ mod tests {
         assert_eq!(targets.open_state, "motion_state/1");
         assert_eq!(targets.restricted_state, "motion_state/2");
         assert_eq!(targets.group, "group/3");
-        assert_eq!(targets.permission_group, "group/1");
+        assert_eq!(targets.permission_group.as_deref(), Some("group/1"));
         assert_eq!(targets.unrelated, "projector/4");
     }
 

@@ -15,6 +15,16 @@ use tokio::task::JoinHandle;
 /// The values a stream has received so far: key (`collection/id/field`) to value.
 pub type Values = HashMap<String, serde_json::Value>;
 
+/// What a stream has received so far: its values and the number of its messages.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub values: Values,
+    /// Messages, the first included.
+    pub messages: u64,
+    /// Keys that a `null` in a message removed from the values.
+    pub deleted: u64,
+}
+
 /// An event a stream sends to the measuring task.
 #[derive(Debug)]
 pub enum Event {
@@ -38,9 +48,9 @@ pub struct StreamRequest {
     /// Appended to the path, empty or starting with `?`.
     pub query: String,
     pub body: Bytes,
-    /// When set, every message, the first included, is applied to these values: a key
+    /// When set, every message, the first included, is applied to the values: a key
     /// with `null` is removed, any other value replaces the old one.
-    pub values: Option<Arc<Mutex<Values>>>,
+    pub received: Option<Arc<Mutex<Received>>>,
 }
 
 /// Returns an access token and a refresh cookie for a user, signed with the development
@@ -61,7 +71,7 @@ pub fn credentials(user_id: u64, session: &str, expires: i64) -> anyhow::Result<
 
 /// A complete response to a single request.
 #[derive(Debug)]
-pub struct Answer {
+pub struct CompleteResponse {
     pub status: http::StatusCode,
     pub content_type: String,
     pub body: Vec<u8>,
@@ -135,7 +145,7 @@ impl Connection {
         cookie: &str,
         content_type: &str,
         body: Bytes,
-    ) -> anyhow::Result<Answer> {
+    ) -> anyhow::Result<CompleteResponse> {
         let request = http::Request::post(format!("http://{}{path}", self.authority))
             .header("authentication", format!("bearer {token}"))
             .header("cookie", format!("refreshId=bearer%20{cookie}"))
@@ -159,7 +169,7 @@ impl Connection {
             let _ = body.flow_control().release_capacity(chunk.len());
             bytes.extend_from_slice(&chunk);
         }
-        Ok(Answer {
+        Ok(CompleteResponse {
             status,
             content_type,
             body: bytes,
@@ -216,7 +226,7 @@ async fn stream(
     let status = response.status();
 
     let mut body = response.into_body();
-    let mut reader = if request.values.is_some() {
+    let mut reader = if request.received.is_some() {
         LineReader::keeping_all()
     } else {
         LineReader::default()
@@ -231,12 +241,12 @@ async fn stream(
         }
         let at = Instant::now();
         for line in reader.push(&chunk) {
-            let keys = match (&line.text, &request.values) {
+            let keys = match (&line.text, &request.received) {
                 (None, _) => None,
                 (Some(text), None) => {
                     Some(message_keys(text).context("message is not a JSON object")?)
                 }
-                (Some(text), Some(values)) => Some(apply_message(text, values)?),
+                (Some(text), Some(received)) => Some(apply_message(text, received)?),
             };
             let _ = events.send(Event::Message {
                 stream: request.index,
@@ -255,19 +265,22 @@ async fn stream(
     Ok(())
 }
 
-/// Applies one message to the values and returns its sorted keys.
-fn apply_message(line: &[u8], values: &Mutex<Values>) -> anyhow::Result<Vec<String>> {
+/// Applies one message to the received values and returns its sorted keys.
+fn apply_message(line: &[u8], received: &Mutex<Received>) -> anyhow::Result<Vec<String>> {
     let message: Values = serde_json::from_slice(line).context("message is not a JSON object")?;
     let mut keys: Vec<String> = message.keys().cloned().collect();
     keys.sort_unstable();
-    let mut values = values
+    let mut received = received
         .lock()
         .map_err(|_| anyhow!("the values of a stream were poisoned"))?;
+    received.messages += 1;
     for (key, value) in message {
         if value.is_null() {
-            values.remove(&key);
+            if received.values.remove(&key).is_some() {
+                received.deleted += 1;
+            }
         } else {
-            values.insert(key, value);
+            received.values.insert(key, value);
         }
     }
     Ok(keys)
@@ -279,19 +292,29 @@ mod tests {
 
     #[test]
     fn message_null_removes_a_value() {
-        let values = Mutex::new(Values::new());
-        let keys =
-            apply_message(br#"{"motion/1/title":"A","motion/1/number":"1"}"#, &values).unwrap();
+        let received = Mutex::new(Received::default());
+        let keys = apply_message(
+            br#"{"motion/1/title":"A","motion/1/number":"1"}"#,
+            &received,
+        )
+        .unwrap();
         assert_eq!(keys, vec!["motion/1/number", "motion/1/title"]);
-        apply_message(br#"{"motion/1/number":null,"motion/1/title":"B"}"#, &values).unwrap();
-        let values = values.into_inner().unwrap();
-        assert_eq!(values.len(), 1);
-        assert_eq!(values["motion/1/title"], serde_json::json!("B"));
+        apply_message(
+            br#"{"motion/1/number":null,"motion/1/title":"B"}"#,
+            &received,
+        )
+        .unwrap();
+        apply_message(br#"{"motion/1/number":null}"#, &received).unwrap();
+        let received = received.into_inner().unwrap();
+        assert_eq!(received.values.len(), 1);
+        assert_eq!(received.values["motion/1/title"], serde_json::json!("B"));
+        assert_eq!(received.messages, 3);
+        assert_eq!(received.deleted, 1);
     }
 
     #[test]
     fn message_that_is_no_object_is_an_error() {
-        let values = Mutex::new(Values::new());
-        assert!(apply_message(b"[1]", &values).is_err());
+        let received = Mutex::new(Received::default());
+        assert!(apply_message(b"[1]", &received).is_err());
     }
 }

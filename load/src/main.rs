@@ -261,7 +261,7 @@ struct StreamState {
     closed: Option<String>,
 }
 
-/// What both modes need before they open streams: the request bodies, the data, Redis,
+/// The state both modes need before they open streams: the request bodies, the data, Redis,
 /// the running service and the users and objects of the meeting.
 struct Prepared {
     bodies: Vec<Bytes>,
@@ -372,14 +372,7 @@ async fn prepare(
     if members.is_empty() {
         bail!("the groups {users:?} of {meeting} have no users");
     }
-    // The first member for whom every target exists; the superadmin, for one, is only in
-    // the admin group and has no group whose permissions can change.
-    let member = members
-        .iter()
-        .map(|(_, fqid)| fqid)
-        .find(|fqid| Targets::choose(&models, fqid).is_ok())
-        .unwrap_or(&members[0].1);
-    let targets = Targets::choose(&models, member)?;
+    let targets = Targets::choose(&models, &members[0].1)?;
 
     Ok(Prepared {
         bodies,
@@ -456,7 +449,7 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
                 cookie,
                 query: String::new(),
                 body: bodies[index % bodies.len()].clone(),
-                values: None,
+                received: None,
             },
             events_in.clone(),
         );

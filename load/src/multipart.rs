@@ -1,5 +1,5 @@
 //! `multipart/form-data` bodies of long polling: building the request and reading the
-//! parts of the answer.
+//! parts of the response.
 
 use anyhow::{anyhow, bail};
 use bytes::Bytes;

@@ -1,9 +1,9 @@
-//! Soak run: keeps long-lived and short streams, long polling, bad requests and changes
-//! going for a bounded time, prints the service's memory over time, and at the end
-//! compares the values of a sample of long-lived streams with a fresh request.
+//! Soak run: long-lived and short streams, long polling, bad requests and changes for a
+//! bounded time, with the service's memory over time. At the end, the values of a sample
+//! of long-lived streams are compared with a fresh request.
 
 use crate::changes::{self, Kind, Models, Targets};
-use crate::client::{self, Connection, Event, StreamRequest, Values};
+use crate::client::{self, Connection, Event, Received, StreamRequest, Values};
 use crate::{multipart, prepare, procfs, unix_now, write_postgres, Prepared, Processes, Setup};
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
@@ -47,11 +47,11 @@ pub struct SoakArgs {
     /// message.
     #[arg(long, default_value_t = 2.0)]
     short_per_second: f64,
-    /// Longest life of a short stream in seconds.
+    /// Maximum life of a short stream in seconds.
     #[arg(long, default_value_t = 10)]
     short_max_seconds: u64,
     /// Clients that long poll in a loop, each polling again with the hash of its last
-    /// answer.
+    /// response.
     #[arg(long, default_value_t = 4)]
     long_pollers: usize,
     /// Seconds a long poll may wait for a change before the client gives up and starts
@@ -106,7 +106,7 @@ struct Counters {
     /// Short streams reset before their first message.
     closed_before_first: AtomicU64,
     changes: AtomicU64,
-    /// Stream messages and long polling answers received.
+    /// Stream messages and long polling responses received.
     messages: AtomicU64,
     /// Bad requests that got a 4xx status.
     rejected: AtomicU64,
@@ -177,6 +177,10 @@ struct StreamCheck {
     user_id: u64,
     request: String,
     keys: usize,
+    /// Messages the stream received, the first included.
+    messages: u64,
+    /// Keys that a `null` in a message removed.
+    deleted: u64,
     fresh_keys: usize,
     /// Keys the fresh request has and the stream lacks.
     missing: usize,
@@ -202,7 +206,7 @@ struct SoakReport {
     failures: Vec<String>,
 }
 
-/// What a stream is for: a long-lived stream must not end, a short one is reset.
+/// The purpose of a stream: a long-lived stream must not end, a short one is reset.
 #[derive(Clone, Copy, PartialEq)]
 enum Life {
     Long,
@@ -259,8 +263,8 @@ pub async fn run(args: &SoakArgs, processes: &mut Processes) -> anyhow::Result<(
     let counters = Arc::new(Counters::default());
 
     // Long-lived streams.
-    let tracked: Vec<Arc<Mutex<Values>>> = (0..args.check_streams.min(args.streams))
-        .map(|_| Arc::new(Mutex::new(Values::new())))
+    let tracked: Vec<Arc<Mutex<Received>>> = (0..args.check_streams.min(args.streams))
+        .map(|_| Arc::new(Mutex::new(Received::default())))
         .collect();
     let mut long_lived = open_long_lived(args, &prepared, &clients, &tracked, &counters).await?;
 
@@ -280,8 +284,10 @@ pub async fn run(args: &SoakArgs, processes: &mut Processes) -> anyhow::Result<(
         models,
         redis,
         targets,
+        members,
         ..
     } = prepared;
+    let targets = with_permission_group(targets, &models, &members)?;
     let mut drivers = JoinSet::new();
     drivers.spawn(short_streams(
         load.clone(),
@@ -318,8 +324,8 @@ pub async fn run(args: &SoakArgs, processes: &mut Processes) -> anyhow::Result<(
     settle(pid, &counters).await?;
     let short = load.short.get(&counters).await?;
     let mut checks = Vec::new();
-    for (index, values) in tracked.iter().enumerate() {
-        let check = check_stream(&short, index, &clients[index], values, args).await?;
+    for (index, received) in tracked.iter().enumerate() {
+        let check = check_stream(&short, index, &clients[index], received, args).await?;
         checks.push(check);
     }
     long_lived.abort_all();
@@ -350,6 +356,24 @@ pub async fn run(args: &SoakArgs, processes: &mut Processes) -> anyhow::Result<(
         bail!("the soak run failed: {}", report.failures.join("; "));
     }
     Ok(())
+}
+
+/// Returns the targets of the first member who is in a group besides the admin group, so
+/// that the group permission change has a group. The measurement run takes the first
+/// member, which may be the superadmin, who is only in the admin group.
+fn with_permission_group(
+    targets: Targets,
+    models: &Models,
+    members: &[(u64, String)],
+) -> anyhow::Result<Targets> {
+    if targets.permission_group.is_some() {
+        return Ok(targets);
+    }
+    members
+        .iter()
+        .filter_map(|(_, member)| Targets::choose(models, member).ok())
+        .find(|targets| targets.permission_group.is_some())
+        .ok_or_else(|| anyhow!("no member of the groups is in a group besides Admin"))
 }
 
 /// Chooses one client per long-lived stream, spread over the members of the groups so
@@ -383,7 +407,7 @@ async fn open_long_lived(
     args: &SoakArgs,
     prepared: &Prepared,
     clients: &[Client],
-    tracked: &[Arc<Mutex<Values>>],
+    tracked: &[Arc<Mutex<Received>>],
     counters: &Arc<Counters>,
 ) -> anyhow::Result<JoinSet<()>> {
     let first_connection = Connection::open(&prepared.authority).await?;
@@ -406,7 +430,7 @@ async fn open_long_lived(
             cookie: client.cookie.clone(),
             query: String::new(),
             body: client.body.clone(),
-            values: tracked.get(index).cloned(),
+            received: tracked.get(index).cloned(),
         };
         streams.spawn(watch_stream(
             connections[index / per_connection].clone(),
@@ -453,6 +477,7 @@ async fn watch_stream(
     let (events_in, mut events) = unbounded_channel();
     Counters::add(&counters.opened);
     let stream = connection.spawn_stream(request, events_in);
+
     let reset = async {
         match life {
             Life::Long => std::future::pending().await,
@@ -460,6 +485,7 @@ async fn watch_stream(
         }
     };
     tokio::pin!(reset);
+
     let mut got_first = false;
     let mut ended = None;
     loop {
@@ -486,6 +512,7 @@ async fn watch_stream(
             },
         }
     }
+
     stream.abort();
     Counters::add(&counters.closed);
     if !got_first && ended.is_none() {
@@ -529,7 +556,7 @@ async fn short_streams(load: Load, per_second: f64, max_seconds: u64) {
             cookie: client.cookie.clone(),
             query: String::new(),
             body: client.body.clone(),
-            values: None,
+            received: None,
         };
         streams.spawn(watch_stream(
             connection,
@@ -543,7 +570,7 @@ async fn short_streams(load: Load, per_second: f64, max_seconds: u64) {
 }
 
 /// Long polls in a loop: the first poll with `?longpolling=1` and a JSON body, each
-/// following one with a multipart body of the request and the hash of the last answer.
+/// following one with a multipart body of the request and the hash of the last response.
 async fn long_poller(load: Load, poller: usize, timeout: Duration) {
     // Long pollers use the clients from the end, so they differ from the checked streams.
     let client = &load.clients[load.clients.len() - 1 - poller % load.clients.len()];
@@ -572,11 +599,11 @@ async fn long_poller(load: Load, poller: usize, timeout: Duration) {
         };
         Counters::add(&load.counters.opened);
         let poll = connection.request(path, &client.token, &client.cookie, &content_type, body);
-        let answer = tokio::time::timeout(timeout, poll).await;
+        let response = tokio::time::timeout(timeout, poll).await;
         Counters::add(&load.counters.closed);
-        hash = match answer {
+        hash = match response {
             Err(_) => {
-                let detail = format!("long poller {poller}: no answer within {timeout:?}");
+                let detail = format!("long poller {poller}: no response within {timeout:?}");
                 load.counters.error("long poll timed out", detail);
                 None
             }
@@ -586,7 +613,7 @@ async fn long_poller(load: Load, poller: usize, timeout: Duration) {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 None
             }
-            Ok(Ok(answer)) => match long_poll_hash(&answer) {
+            Ok(Ok(response)) => match long_poll_hash(&response) {
                 Ok(hash) => {
                     Counters::add(&load.counters.messages);
                     Some(hash)
@@ -602,19 +629,19 @@ async fn long_poller(load: Load, poller: usize, timeout: Duration) {
     }
 }
 
-/// Checks a long polling answer and returns its hash.
-fn long_poll_hash(answer: &client::Answer) -> anyhow::Result<Vec<u8>> {
-    if !answer.status.is_success() {
+/// Checks a long polling response and returns its hash.
+fn long_poll_hash(response: &client::CompleteResponse) -> anyhow::Result<Vec<u8>> {
+    if !response.status.is_success() {
         bail!(
             "status {}: {}",
-            answer.status,
-            String::from_utf8_lossy(&answer.body).trim()
+            response.status,
+            String::from_utf8_lossy(&response.body).trim()
         );
     }
-    let data = multipart::part(&answer.content_type, &answer.body, "data")?;
+    let data = multipart::part(&response.content_type, &response.body, "data")?;
     serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(data)
         .context("the data part is not a JSON object")?;
-    Ok(multipart::part(&answer.content_type, &answer.body, "hash")?.to_vec())
+    Ok(multipart::part(&response.content_type, &response.body, "hash")?.to_vec())
 }
 
 /// A request the service must reject with a 4xx status.
@@ -687,7 +714,7 @@ async fn bad_requests(load: Load, per_minute: u32) {
             }
         };
         let path = format!("/system/autoupdate{}", kind.query);
-        let answer = connection
+        let response = connection
             .request(
                 &path,
                 &client.token,
@@ -696,11 +723,13 @@ async fn bad_requests(load: Load, per_minute: u32) {
                 kind.body.clone(),
             )
             .await;
-        match answer {
-            Ok(answer) if answer.status.is_client_error() => Counters::add(&load.counters.rejected),
-            Ok(answer) => load.counters.error(
+        match response {
+            Ok(response) if response.status.is_client_error() => {
+                Counters::add(&load.counters.rejected)
+            }
+            Ok(response) => load.counters.error(
                 "bad request not rejected",
-                format!("{}: status {}", kind.name, answer.status),
+                format!("{}: status {}", kind.name, response.status),
             ),
             Err(error) => load
                 .counters
@@ -823,10 +852,10 @@ async fn check_stream(
     connection: &Connection,
     index: usize,
     client: &Client,
-    values: &Mutex<Values>,
+    received: &Mutex<Received>,
     args: &SoakArgs,
 ) -> anyhow::Result<StreamCheck> {
-    let answer = connection
+    let response = connection
         .request(
             "/system/autoupdate?single=1",
             &client.token,
@@ -836,28 +865,30 @@ async fn check_stream(
         )
         .await
         .with_context(|| format!("fresh request for stream {index}"))?;
-    if !answer.status.is_success() {
+    if !response.status.is_success() {
         bail!(
             "fresh request for stream {index}: status {}: {}",
-            answer.status,
-            String::from_utf8_lossy(&answer.body).trim()
+            response.status,
+            String::from_utf8_lossy(&response.body).trim()
         );
     }
-    let fresh: Values = serde_json::from_slice(answer.body.trim_ascii_end())
-        .with_context(|| format!("fresh answer for stream {index} is not a JSON object"))?;
+    let fresh: Values = serde_json::from_slice(response.body.trim_ascii_end())
+        .with_context(|| format!("fresh response for stream {index} is not a JSON object"))?;
     let fresh: Values = fresh.into_iter().filter(|(_, v)| !v.is_null()).collect();
-    let values = values
+    let received = received
         .lock()
         .map_err(|_| anyhow!("the values of stream {index} were poisoned"))?;
 
-    let differences = compare(&values, &fresh);
+    let differences = compare(&received.values, &fresh);
     Ok(StreamCheck {
         stream: index,
         user_id: client.user_id,
         request: args.request[index % args.request.len()]
             .display()
             .to_string(),
-        keys: values.len(),
+        keys: received.values.len(),
+        messages: received.messages,
+        deleted: received.deleted,
         fresh_keys: fresh.len(),
         missing: differences.missing,
         extra: differences.extra,
@@ -1019,8 +1050,14 @@ fn print_summary(report: &SoakReport) {
         .iter()
         .filter(|c| c.missing + c.extra + c.different == 0 && c.keys > 0)
         .count();
+    let later_messages: u64 = report
+        .checks
+        .iter()
+        .map(|c| c.messages.saturating_sub(1))
+        .sum();
+    let deleted: u64 = report.checks.iter().map(|c| c.deleted).sum();
     println!(
-        "check: {equal} of {} long-lived streams equal a fresh request by the same user",
+        "check: {equal} of {} long-lived streams equal a fresh request by the same user; they received {later_messages} messages after the first, which deleted {deleted} keys",
         report.checks.len()
     );
     for check in &report.checks {
