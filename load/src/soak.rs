@@ -8,7 +8,7 @@ use crate::{multipart, prepare, procfs, unix_now, write_postgres, Prepared, Proc
 use anyhow::{anyhow, bail, Context};
 use bytes::Bytes;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,8 +25,11 @@ const EXTRA_SECONDS: u64 = 900;
 /// anyway.
 const FIRST_MESSAGES_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Differences listed per checked stream; the rest are only counted.
-const LISTED_DIFFERENCES: usize = 5;
+/// Differences kept per checked stream for the JSON output; the rest are only counted.
+const LISTED_DIFFERENCES: usize = 200;
+
+/// Differences printed per checked stream.
+const PRINTED_DIFFERENCES: usize = 5;
 
 #[derive(clap::Args, Debug)]
 pub struct SoakArgs {
@@ -186,9 +189,13 @@ struct StreamCheck {
     missing: usize,
     /// Keys the stream has and the fresh request lacks.
     extra: usize,
+    /// Those of the `extra` keys whose object has no key in the fresh request at all.
+    /// The service sends no `null` for keys that leave the view because no relation
+    /// reaches their object anymore, so the stream keeps them.
+    extra_of_absent_objects: usize,
     /// Keys with different values.
     different: usize,
-    /// Up to five differences as `KEY: stream VALUE, fresh VALUE`.
+    /// Up to `LISTED_DIFFERENCES` differences as `KEY: stream VALUE, fresh VALUE`.
     examples: Vec<String>,
 }
 
@@ -892,9 +899,15 @@ async fn check_stream(
         fresh_keys: fresh.len(),
         missing: differences.missing,
         extra: differences.extra,
+        extra_of_absent_objects: differences.extra_of_absent_objects,
         different: differences.different,
         examples: differences.examples,
     })
+}
+
+/// Returns the `collection/id` part of a key.
+fn fqid_of(key: &str) -> &str {
+    key.rsplit_once('/').map_or(key, |(fqid, _)| fqid)
 }
 
 /// The keys in which the values of a stream and of a fresh request differ.
@@ -902,12 +915,14 @@ async fn check_stream(
 struct Differences {
     missing: usize,
     extra: usize,
+    extra_of_absent_objects: usize,
     different: usize,
     examples: Vec<String>,
 }
 
 fn compare(values: &Values, fresh: &Values) -> Differences {
     let mut differences = Differences::default();
+    let fresh_objects: HashSet<&str> = fresh.keys().map(|key| fqid_of(key)).collect();
     let mut keys: Vec<&String> = fresh.keys().chain(values.keys()).collect();
     keys.sort_unstable();
     keys.dedup();
@@ -917,7 +932,12 @@ fn compare(values: &Values, fresh: &Values) -> Differences {
             (Some(a), Some(b)) if a == b => continue,
             (Some(_), Some(_)) => differences.different += 1,
             (None, Some(_)) => differences.missing += 1,
-            (Some(_), None) => differences.extra += 1,
+            (Some(_), None) => {
+                differences.extra += 1;
+                if !fresh_objects.contains(fqid_of(key)) {
+                    differences.extra_of_absent_objects += 1;
+                }
+            }
             (None, None) => continue,
         }
         if differences.examples.len() < LISTED_DIFFERENCES {
@@ -1065,7 +1085,7 @@ fn print_summary(report: &SoakReport) {
             continue;
         }
         println!(
-            "stream {} (user {}, {}): {} keys, fresh {}; {} missing, {} extra, {} different",
+            "stream {} (user {}, {}): {} keys, fresh {}; {} missing, {} extra ({} of objects the fresh request lacks), {} different",
             check.stream,
             check.user_id,
             check.request,
@@ -1073,9 +1093,10 @@ fn print_summary(report: &SoakReport) {
             check.fresh_keys,
             check.missing,
             check.extra,
+            check.extra_of_absent_objects,
             check.different
         );
-        for example in &check.examples {
+        for example in check.examples.iter().take(PRINTED_DIFFERENCES) {
             println!("    {example}");
         }
     }
@@ -1136,6 +1157,7 @@ mod tests {
         assert_eq!(differences.different, 1);
         assert_eq!(differences.missing, 1);
         assert_eq!(differences.extra, 1);
+        assert_eq!(differences.extra_of_absent_objects, 0);
         assert_eq!(
             differences.examples,
             vec![
@@ -1144,6 +1166,18 @@ mod tests {
                 "motion/1/title: stream \"A\", fresh \"B\"",
             ]
         );
+    }
+
+    #[test]
+    fn compare_counts_keys_of_absent_objects() {
+        let stream = values(&[
+            ("motion/1/title", json!("A")),
+            ("motion/2/title", json!("B")),
+        ]);
+        let fresh = values(&[("motion/1/title", json!("A"))]);
+        let differences = compare(&stream, &fresh);
+        assert_eq!(differences.extra, 1);
+        assert_eq!(differences.extra_of_absent_objects, 1);
     }
 
     #[test]
