@@ -6,6 +6,10 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// The permission that the group permission change adds and removes. It makes motions in
+/// states with restrictions visible to the group.
+pub const TOGGLED_PERMISSION: &str = "motion.can_see_internal";
+
 /// The current models: fqid (`collection/id`) to the object's fields.
 pub type Models = BTreeMap<String, Map<String, Value>>;
 
@@ -42,15 +46,31 @@ pub enum Kind {
     MotionState,
     UserGroup,
     Unrelated,
+    GroupPermission,
+    SpeakersReset,
+    PollsReset,
 }
 
 impl Kind {
+    /// The kinds of the measurement run, in order.
     pub const ALL: [Kind; 6] = [
         Kind::MotionTitle,
         Kind::SpeakerStarted,
         Kind::PollStarted,
         Kind::MotionState,
         Kind::UserGroup,
+        Kind::Unrelated,
+    ];
+
+    /// The kinds the soak run writes in turn. Speakers and polls fall back to their
+    /// reset once none is left to start (see `build_repeating`).
+    pub const SOAK: [Kind; 7] = [
+        Kind::MotionTitle,
+        Kind::SpeakerStarted,
+        Kind::PollStarted,
+        Kind::MotionState,
+        Kind::UserGroup,
+        Kind::GroupPermission,
         Kind::Unrelated,
     ];
 
@@ -62,6 +82,9 @@ impl Kind {
             Kind::MotionState => "motion state (restricted)",
             Kind::UserGroup => "user group",
             Kind::Unrelated => "unrelated field",
+            Kind::GroupPermission => "group permission",
+            Kind::SpeakersReset => "speakers reset",
+            Kind::PollsReset => "polls reset",
         }
     }
 }
@@ -89,6 +112,9 @@ pub struct Targets {
     /// The meeting user that joins and leaves `group`.
     pub meeting_user: String,
     pub group: String,
+    /// A group of `meeting_user` whose permissions gain and lose `TOGGLED_PERMISSION`;
+    /// `None` when the admin group is the only group of `meeting_user`.
+    pub permission_group: Option<String>,
     /// An object no request of the tool contains.
     pub unrelated: String,
 }
@@ -241,6 +267,17 @@ impl Targets {
                 .1
         );
 
+        let permission_group = member_groups
+            .iter()
+            .map(|id| format!("group/{id}"))
+            .find(|group| {
+                models
+                    .get(group)
+                    .and_then(|g| g.get("name"))
+                    .and_then(Value::as_str)
+                    != Some("Admin")
+            });
+
         let unrelated = ids(meeting_object, "projector_ids")
             .first()
             .map(|id| format!("projector/{id}"))
@@ -254,6 +291,7 @@ impl Targets {
             restricted_state,
             meeting_user: member.to_string(),
             group,
+            permission_group,
             unrelated,
         })
     }
@@ -355,6 +393,40 @@ pub fn build(
                 ],
             }
         }
+        Kind::GroupPermission => {
+            let group = targets
+                .permission_group
+                .as_ref()
+                .ok_or_else(|| anyhow!("{} is in no group besides Admin", targets.meeting_user))?;
+            let mut permissions: Vec<String> = object(models, group)?
+                .get("permissions")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let grant = !permissions.iter().any(|p| p == TOGGLED_PERMISSION);
+            if grant {
+                permissions.push(TOGGLED_PERMISSION.to_string());
+                permissions.sort();
+            } else {
+                permissions.retain(|p| p != TOGGLED_PERMISSION);
+            }
+            Change {
+                kind,
+                description: format!(
+                    "{group} {} {TOGGLED_PERMISSION}",
+                    if grant { "gains" } else { "loses" }
+                ),
+                key: format!("{group}/permissions"),
+                writes: vec![Write::new(group, "permissions", json!(permissions))],
+            }
+        }
+        Kind::SpeakersReset => speakers_reset(models, &targets.meeting)?,
+        Kind::PollsReset => polls_reset(models, &targets.meeting)?,
         Kind::Unrelated => {
             let name = format!("Load test projector {}", round + 1);
             Change {
@@ -426,6 +498,91 @@ fn speaker_started(models: &Models, meeting: &str, now: i64) -> anyhow::Result<C
         });
     }
     bail!("{meeting} has no waiting speaker left")
+}
+
+/// Builds a change of a kind that can be written any number of times. A speaker start
+/// falls back to a speakers reset once no speaker waits. A poll start falls back to a
+/// polls reset once no poll is left in state created.
+pub fn build_repeating(
+    kind: Kind,
+    models: &Models,
+    targets: &Targets,
+    round: usize,
+    now: i64,
+) -> anyhow::Result<Change> {
+    let fallback = match kind {
+        Kind::SpeakerStarted => Kind::SpeakersReset,
+        Kind::PollStarted => Kind::PollsReset,
+        _ => return build(kind, models, targets, round, now),
+    };
+    build(kind, models, targets, round, now)
+        .or_else(|_| build(fallback, models, targets, round, now))
+}
+
+/// Builds the reset of the first list of speakers whose speakers all have spoken: their
+/// `begin_time` and `end_time` are deleted, so they wait again.
+fn speakers_reset(models: &Models, meeting: &str) -> anyhow::Result<Change> {
+    let meeting_object = object(models, meeting)?;
+    for list_id in ids(meeting_object, "list_of_speakers_ids") {
+        let list = object(models, &format!("list_of_speakers/{list_id}"))?;
+        let speakers: Vec<(String, &Map<String, Value>)> = ids(list, "speaker_ids")
+            .into_iter()
+            .filter_map(|id| {
+                let fqid = format!("speaker/{id}");
+                models.get(&fqid).map(|speaker| (fqid, speaker))
+            })
+            .collect();
+        let has_spoken =
+            |speaker: &Map<String, Value>| speaker.get("begin_time").is_some_and(|v| !v.is_null());
+        if speakers.is_empty() || !speakers.iter().all(|(_, s)| has_spoken(s)) {
+            continue;
+        }
+        let mut writes = Vec::new();
+        for (fqid, speaker) in &speakers {
+            for field in ["begin_time", "end_time"] {
+                if speaker.get(field).is_some_and(|v| !v.is_null()) {
+                    writes.push(Write::new(fqid, field, Value::Null));
+                }
+            }
+        }
+        return Ok(Change {
+            kind: Kind::SpeakersReset,
+            description: format!(
+                "list_of_speakers/{list_id}: {} speakers wait again",
+                speakers.len()
+            ),
+            key: format!("{}/begin_time", speakers[0].0),
+            writes,
+        });
+    }
+    bail!("{meeting} has no list of speakers whose speakers all have spoken")
+}
+
+/// Builds the return of every started poll of the meeting to state created.
+fn polls_reset(models: &Models, meeting: &str) -> anyhow::Result<Change> {
+    let polls: Vec<String> = ids(object(models, meeting)?, "poll_ids")
+        .into_iter()
+        .map(|id| format!("poll/{id}"))
+        .filter(|poll| {
+            models
+                .get(poll)
+                .and_then(|p| p.get("state"))
+                .and_then(Value::as_str)
+                == Some("started")
+        })
+        .collect();
+    let first = polls
+        .first()
+        .ok_or_else(|| anyhow!("{meeting} has no started poll"))?;
+    Ok(Change {
+        kind: Kind::PollsReset,
+        description: format!("{} polls started -> created", polls.len()),
+        key: format!("{first}/state"),
+        writes: polls
+            .iter()
+            .map(|poll| Write::new(poll, "state", json!("created")))
+            .collect(),
+    })
 }
 
 /// Applies the writes to the models.
@@ -515,6 +672,7 @@ mod tests {
         assert_eq!(targets.open_state, "motion_state/1");
         assert_eq!(targets.restricted_state, "motion_state/2");
         assert_eq!(targets.group, "group/3");
+        assert_eq!(targets.permission_group.as_deref(), Some("group/1"));
         assert_eq!(targets.unrelated, "projector/4");
     }
 
@@ -590,6 +748,57 @@ mod tests {
         apply(&mut models, &leave);
         assert_eq!(models["meeting_user/5"]["group_ids"], json!([1, 2]));
         assert_eq!(models["group/3"]["meeting_user_ids"], json!([]));
+    }
+
+    #[test]
+    fn group_gains_and_loses_a_permission() {
+        let mut models = models();
+        let targets = targets(&models);
+        let gain = build(Kind::GroupPermission, &models, &targets, 0, 0).unwrap();
+        assert_eq!(gain.key, "group/1/permissions");
+        apply(&mut models, &gain);
+        assert_eq!(
+            models["group/1"]["permissions"],
+            json!([TOGGLED_PERMISSION])
+        );
+        let lose = build(Kind::GroupPermission, &models, &targets, 1, 0).unwrap();
+        apply(&mut models, &lose);
+        assert_eq!(models["group/1"]["permissions"], json!([]));
+    }
+
+    #[test]
+    fn speakers_wait_again_after_all_spoke() {
+        let mut models = models();
+        let targets = targets(&models);
+        for round in 0..2 {
+            let change = build_repeating(Kind::SpeakerStarted, &models, &targets, round, 100);
+            let change = change.unwrap();
+            assert_eq!(change.kind, Kind::SpeakerStarted);
+            apply(&mut models, &change);
+        }
+        let reset = build_repeating(Kind::SpeakerStarted, &models, &targets, 2, 100).unwrap();
+        assert_eq!(reset.kind, Kind::SpeakersReset);
+        assert!(reset
+            .writes
+            .contains(&Write::new("speaker/1", "end_time", Value::Null)));
+        assert!(reset.writes.iter().all(|write| write.value.is_null()));
+        apply(&mut models, &reset);
+        assert!(models["speaker/1"].get("begin_time").is_none());
+        let again = build_repeating(Kind::SpeakerStarted, &models, &targets, 3, 100).unwrap();
+        assert_eq!(again.key, "speaker/1/begin_time");
+    }
+
+    #[test]
+    fn polls_return_to_created() {
+        let mut models = models();
+        let targets = targets(&models);
+        let start = build_repeating(Kind::PollStarted, &models, &targets, 0, 0).unwrap();
+        apply(&mut models, &start);
+        let reset = build_repeating(Kind::PollStarted, &models, &targets, 1, 0).unwrap();
+        assert_eq!(reset.kind, Kind::PollsReset);
+        apply(&mut models, &reset);
+        assert_eq!(models["poll/2"]["state"], json!("created"));
+        assert_eq!(models["poll/1"]["state"], json!("finished"));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 mod changes;
 mod client;
 mod message;
+mod multipart;
 mod procfs;
+mod soak;
 mod stats;
 
 use anyhow::{anyhow, bail, Context};
@@ -15,7 +17,7 @@ use bytes::Bytes;
 use changes::{Change, Kind, Models, Targets};
 use clap::Parser;
 use client::{Connection, Event, StreamRequest};
-use openslides_autoupdate::auth::{self, Claims, DEVELOPMENT_COOKIE_KEY, DEVELOPMENT_TOKEN_KEY};
+use openslides_autoupdate::auth::{DEVELOPMENT_COOKIE_KEY, DEVELOPMENT_TOKEN_KEY};
 use openslides_autoupdate::generate::{generate, GenerateOptions};
 use serde::Serialize;
 use stats::{fmt_ms, Summary};
@@ -33,7 +35,24 @@ const STREAM: &str = "ModifiedFields";
 const IDLE_CPU_SECONDS: f64 = 0.03;
 
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    #[command(flatten)]
+    run: Args,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Mode {
+    /// Keeps a mix of streams, long polling, bad requests and changes going for
+    /// --duration seconds, prints the service's memory over time and checks the values
+    /// of a sample of streams at the end.
+    Soak(soak::SoakArgs),
+}
+
+/// Options of the measurement run: many streams, then each kind of change in turn.
+#[derive(clap::Args, Debug)]
 struct Args {
     /// Number of streams to open.
     #[arg(long, default_value_t = 100)]
@@ -63,13 +82,17 @@ struct Args {
     /// Seconds after which the next change is written even if the service is still busy.
     #[arg(long, default_value_t = 120)]
     change_timeout: u64,
-    /// Streams per HTTP/2 connection, at most the server's limit.
-    #[arg(long, default_value_t = 100)]
-    per_connection: usize,
     /// Write the results as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    #[command(flatten)]
+    setup: Setup,
+}
 
+/// Options shared by the measurement run and `soak`: the database, Redis, the service
+/// and the tool's own connections.
+#[derive(clap::Args, Debug)]
+struct Setup {
     /// Use the data already in the database instead of generating and loading the large
     /// meeting.
     #[arg(long)]
@@ -103,6 +126,9 @@ struct Args {
     /// Process id of the service at --url, for its memory and CPU time.
     #[arg(long, requires = "url")]
     pid: Option<u32>,
+    /// Streams per HTTP/2 connection, at most the server's limit.
+    #[arg(long, default_value_t = 100)]
+    per_connection: usize,
     /// Worker threads of the tool itself; one leaves the other cores to the service.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
@@ -145,19 +171,32 @@ async fn stop_child(mut child: Child) {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    let setup = match &cli.mode {
+        Some(Mode::Soak(soak)) => &soak.setup,
+        None => &cli.run.setup,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.client_threads.max(1))
+        .worker_threads(setup.client_threads.max(1))
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let mut processes = Processes::default();
-        let limit = Duration::from_secs(args.timeout);
-        let result = tokio::time::timeout(limit, run(&args, &mut processes)).await;
+        let timeout = match &cli.mode {
+            Some(Mode::Soak(soak)) => soak.timeout(),
+            None => cli.run.timeout,
+        };
+        let limit = Duration::from_secs(timeout);
+        let result = match &cli.mode {
+            Some(Mode::Soak(soak)) => {
+                tokio::time::timeout(limit, soak::run(soak, &mut processes)).await
+            }
+            None => tokio::time::timeout(limit, run(&cli.run, &mut processes)).await,
+        };
         processes.stop().await;
         match result {
             Ok(result) => result,
-            Err(_) => bail!("stopped after the timeout of {}s", args.timeout),
+            Err(_) => bail!("stopped after the timeout of {timeout}s"),
         }
     })
 }
@@ -222,9 +261,32 @@ struct StreamState {
     closed: Option<String>,
 }
 
-async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
+/// The state both modes need before they open streams: the request bodies, the data, Redis,
+/// the running service and the users and objects of the meeting.
+struct Prepared {
+    bodies: Vec<Bytes>,
+    postgres: tokio_postgres::Client,
+    models: Models,
+    redis: redis::aio::MultiplexedConnection,
+    /// HOST:PORT of the service.
+    authority: String,
+    /// Process id of the service.
+    pid: u32,
+    /// Meeting users of the requested groups as (user id, meeting user fqid).
+    members: Vec<(u64, String)>,
+    targets: Targets,
+}
+
+/// Reads the request files, loads the large meeting unless --no-prepare, and starts
+/// Redis and the service unless the setup names running ones.
+async fn prepare(
+    setup: &Setup,
+    users: &[String],
+    request: &[PathBuf],
+    processes: &mut Processes,
+) -> anyhow::Result<Prepared> {
     let mut bodies = Vec::new();
-    for path in &args.request {
+    for path in request {
         let body = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
         serde_json::from_slice::<serde_json::Value>(&body)
             .with_context(|| format!("{} is not JSON", path.display()))?;
@@ -234,16 +296,16 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
         bail!("--request names no file");
     }
 
-    let postgres = postgres_connect(args, &args.database).await;
+    let postgres = postgres_connect(setup, &setup.database).await;
     let mut postgres = match postgres {
         Ok(client) => client,
-        Err(_) if !args.no_prepare => {
-            create_database(args).await?;
-            postgres_connect(args, &args.database).await?
+        Err(_) if !setup.no_prepare => {
+            create_database(setup).await?;
+            postgres_connect(setup, &setup.database).await?
         }
         Err(error) => return Err(error),
     };
-    if !args.no_prepare {
+    if !setup.no_prepare {
         let started = Instant::now();
         let export = generate(&GenerateOptions::large_meeting());
         let count =
@@ -252,17 +314,17 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
                 .context("load the large meeting")?;
         eprintln!(
             "loaded the large meeting ({count} objects) into {} in {:.1}s",
-            args.database,
+            setup.database,
             started.elapsed().as_secs_f64()
         );
     }
-    let mut models = read_models(&postgres).await?;
+    let models = read_models(&postgres).await?;
 
-    let (redis_host, redis_port) = match &args.redis {
+    let (redis_host, redis_port) = match &setup.redis {
         Some(address) => split_address(address)?,
         None => {
             let port = free_port()?;
-            processes.redis = Some(start_redis(&args.redis_server, port).await?);
+            processes.redis = Some(start_redis(&setup.redis_server, port).await?);
             ("127.0.0.1".to_string(), port)
         }
     };
@@ -272,7 +334,7 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
         .with_context(|| format!("connect to Redis at {redis_host}:{redis_port}"))?;
     let readers = stream_readers(&mut redis).await?;
 
-    let (authority, pid) = match (&args.url, args.pid) {
+    let (authority, pid) = match (&setup.url, setup.pid) {
         (Some(url), Some(pid)) => {
             let authority = url
                 .trim_start_matches("http://")
@@ -288,7 +350,7 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
                 bail!("{readers} clients already read streams of Redis {redis_host}:{redis_port}; they would receive the changes too. Leave out --redis to use a Redis of the tool's own");
             }
             let port = free_port()?;
-            let (child, log) = start_service(args, &redis_host, redis_port, port).await?;
+            let (child, log) = start_service(setup, &redis_host, redis_port, port).await?;
             let pid = child
                 .id()
                 .ok_or_else(|| anyhow!("the service ended at once"))?;
@@ -306,11 +368,35 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
         .min()
         .map(|id| format!("meeting/{id}"))
         .ok_or_else(|| anyhow!("the database contains no meeting"))?;
-    let members = changes::group_members(&models, &meeting, &args.users)?;
+    let members = changes::group_members(&models, &meeting, users)?;
     if members.is_empty() {
-        bail!("the groups {:?} of {meeting} have no users", args.users);
+        bail!("the groups {users:?} of {meeting} have no users");
     }
     let targets = Targets::choose(&models, &members[0].1)?;
+
+    Ok(Prepared {
+        bodies,
+        postgres,
+        models,
+        redis,
+        authority,
+        pid,
+        members,
+        targets,
+    })
+}
+
+async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
+    let Prepared {
+        bodies,
+        postgres,
+        mut models,
+        mut redis,
+        authority,
+        pid,
+        members,
+        targets,
+    } = prepare(&args.setup, &args.users, &args.request, processes).await?;
 
     let mut report = Report {
         streams: args.streams,
@@ -328,7 +414,11 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
     // Streams.
     let first_connection = Connection::open(&authority).await?;
     report.server_stream_limit = first_connection.max_streams();
-    let per_connection = args.per_connection.min(report.server_stream_limit).max(1);
+    let per_connection = args
+        .setup
+        .per_connection
+        .min(report.server_stream_limit)
+        .max(1);
     report.streams_per_connection = per_connection;
     let connection_count = args.streams.div_ceil(per_connection);
     let mut connections = vec![first_connection];
@@ -346,17 +436,7 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
     let opened = Instant::now();
     for index in 0..args.streams {
         let user_id = members[index % members.len()].0;
-        let session = format!("load-{index}");
-        let claims = Claims {
-            user_id: user_id as i64,
-            session_id: session.clone(),
-            exp: Some(expires as u64),
-        };
-        let token = auth::sign(&claims, DEVELOPMENT_TOKEN_KEY)?;
-        let cookie = auth::sign(
-            &serde_json::json!({"sessionId": session, "exp": expires}),
-            DEVELOPMENT_COOKIE_KEY,
-        )?;
+        let (token, cookie) = client::credentials(user_id, &format!("load-{index}"), expires)?;
         streams.push(StreamState {
             started: Instant::now(),
             first: None,
@@ -367,7 +447,9 @@ async fn run(args: &Args, processes: &mut Processes) -> anyhow::Result<()> {
                 index,
                 token,
                 cookie,
+                query: String::new(),
                 body: bodies[index % bodies.len()].clone(),
+                received: None,
             },
             events_in.clone(),
         );
@@ -742,7 +824,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-async fn postgres_connect(args: &Args, database: &str) -> anyhow::Result<tokio_postgres::Client> {
+async fn postgres_connect(args: &Setup, database: &str) -> anyhow::Result<tokio_postgres::Client> {
     let mut config = tokio_postgres::Config::new();
     config
         .host(&args.database_host)
@@ -760,7 +842,7 @@ async fn postgres_connect(args: &Args, database: &str) -> anyhow::Result<tokio_p
     Ok(client)
 }
 
-async fn create_database(args: &Args) -> anyhow::Result<()> {
+async fn create_database(args: &Setup) -> anyhow::Result<()> {
     if !args
         .database
         .chars()
@@ -839,7 +921,7 @@ async fn start_redis(binary: &PathBuf, port: u16) -> anyhow::Result<Child> {
 }
 
 async fn start_service(
-    args: &Args,
+    args: &Setup,
     redis_host: &str,
     redis_port: u16,
     port: u16,

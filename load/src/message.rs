@@ -22,6 +22,14 @@ pub struct LineReader {
 }
 
 impl LineReader {
+    /// Returns a reader that keeps every line, the first included.
+    pub fn keeping_all() -> LineReader {
+        LineReader {
+            keep: true,
+            ..LineReader::default()
+        }
+    }
+
     /// Adds a chunk and returns the lines it completes.
     pub fn push(&mut self, mut chunk: &[u8]) -> Vec<Line> {
         let mut lines = Vec::new();
@@ -95,6 +103,14 @@ mod tests {
             ]
         );
         assert_eq!(reader.push(b"8\n")[0].text.as_deref(), Some(&b"78"[..]));
+    }
+
+    #[test]
+    fn reader_keeping_all_returns_the_first_line() {
+        let mut reader = LineReader::keeping_all();
+        let lines = reader.push(b"{}\n{\"a\":1}\n");
+        assert_eq!(lines[0].text.as_deref(), Some(&b"{}"[..]));
+        assert_eq!(lines[1].text.as_deref(), Some(&b"{\"a\":1}"[..]));
     }
 
     #[test]
