@@ -188,6 +188,33 @@ async fn stream_skips_invalid_redis_entries() {
 }
 
 #[tokio::test]
+async fn invalid_redis_value_reads_the_key_again() {
+    let Some(service) = example_service().await else {
+        return;
+    };
+    let mut stream = Stream::open(
+        &format!("{}/system/autoupdate", service.url),
+        Some(&meeting_request()),
+    )
+    .await;
+    stream.next_json().await;
+
+    // The entry says that the key changed but not to what; PostgreSQL has the value.
+    service
+        .db
+        .write(&json!({"meeting/1/name": "Written to PostgreSQL"}))
+        .await;
+    service
+        .redis
+        .xadd_raw(&[("meeting/1/name", "not json")])
+        .await;
+    assert_eq!(
+        stream.next_json().await,
+        json!({"meeting/1/name": "Written to PostgreSQL"})
+    );
+}
+
+#[tokio::test]
 async fn single_answers_once() {
     let Some(service) = example_service().await else {
         return;

@@ -454,6 +454,20 @@ impl Autoupdate {
     /// hands each changed key to the views that contain it.
     pub fn apply_update(&self, changes: &[(Key, Value)]) {
         self.shared.datastore.update(changes);
+        self.announce(changes);
+    }
+
+    /// Takes keys that changed to values the message bus could not tell: drops them from
+    /// the cache, so that every view that contains them reads them from the source.
+    pub fn read_again(&self, keys: &[Key]) {
+        self.shared.datastore.forget(keys);
+        let changes: Vec<(Key, Value)> = keys.iter().map(|key| (*key, None)).collect();
+        self.announce(&changes);
+    }
+
+    /// Hands changed keys to the projector, the permission class watches and the views
+    /// that contain them. Only the keys count; the values are in the cache or the source.
+    fn announce(&self, changes: &[(Key, Value)]) {
         self.shared.update_count.fetch_add(1, Ordering::SeqCst);
         self.shared.projector.invalidate(changes);
         self.shared.relocate_changed_identities(changes);

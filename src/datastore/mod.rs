@@ -297,6 +297,18 @@ impl Datastore {
             .collect()
     }
 
+    /// Drops the cached values of `keys`, so that the next read gets them from the source.
+    pub fn forget(&self, keys: &[Key]) {
+        let inner = &self.inner;
+        let mut slots = inner.slots.lock();
+        for key in keys {
+            if let Some(Slot::Ready(old)) = slots.get(key) {
+                inner.sub_bytes(old);
+                slots.remove(key);
+            }
+        }
+    }
+
     /// Empties the cache.
     pub fn reset(&self) {
         let mut slots = self.inner.slots.lock();

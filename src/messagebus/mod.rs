@@ -4,8 +4,8 @@
 mod parse;
 
 pub use parse::{
-    parse_entries, parse_modified_fields, parse_stream_info, parse_xread, EntryId, StreamEntry,
-    StreamInfo, StreamParseError,
+    parse_entries, parse_modified_fields, parse_stream_info, parse_xread, EntryId, Skipped,
+    StreamEntry, StreamInfo, StreamParseError,
 };
 
 use crate::autoupdate::Autoupdate;
@@ -91,16 +91,24 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate, connected: Connect
         Start::Newest,
         connected,
         |entry| {
-            let changes = parse_modified_fields(&entry, |problem| {
+            let mut unreadable = Vec::new();
+            let changes = parse_modified_fields(&entry, |skipped| {
                 // A broken writer may send many such entries, with keys of any length.
                 static SKIPPED: Repeats = Repeats::new(repeats::WARNING_INTERVAL);
                 if let Some(held_back) = SKIPPED.check(std::time::Instant::now()) {
-                    let problem = shorten(&problem, MAX_LOGGED_PROBLEM);
+                    let problem = shorten(&skipped.to_string(), MAX_LOGGED_PROBLEM).into_owned();
                     tracing::warn!(entry = %entry.id, held_back, "skipping part of a {MODIFIED_FIELDS} entry: {problem}");
+                }
+                if let Skipped::InvalidValue(key) = skipped {
+                    unreadable.push(key);
                 }
             });
             if !changes.is_empty() {
                 autoupdate.apply_update(&changes);
+            }
+            // The key changed, to a value the entry does not tell: the datastore has it.
+            if !unreadable.is_empty() {
+                autoupdate.read_again(&unreadable);
             }
         },
         move |missed| match missed {

@@ -101,28 +101,49 @@ pub fn parse_entries(value: &redis::Value) -> Result<Vec<StreamEntry>, StreamPar
         .collect()
 }
 
+/// A pair of a `ModifiedFields` entry that is not applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skipped {
+    /// The key is not UTF-8.
+    KeyNotUtf8,
+    /// The key is not a `collection/id/field` of models.yml; the text says why.
+    InvalidKey(String),
+    /// The key is valid but its value is not JSON, so the key changed to an unknown value.
+    InvalidValue(Key),
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Skipped::KeyNotUtf8 => write!(f, "a key is not UTF-8"),
+            Skipped::InvalidKey(reason) => write!(f, "invalid key: {reason}"),
+            Skipped::InvalidValue(key) => write!(f, "value of {key} is not JSON"),
+        }
+    }
+}
+
 /// Turns a `ModifiedFields` entry into changed keys with their values (`None` for JSON
 /// null). A pair with an invalid key or a value that is not JSON is skipped and reported
 /// to `skipped`, so one bad pair never stores a broken value.
 pub fn parse_modified_fields(
     entry: &StreamEntry,
-    mut skipped: impl FnMut(String),
+    mut skipped: impl FnMut(Skipped),
 ) -> Vec<(Key, Value)> {
     let mut changes = Vec::with_capacity(entry.fields.len());
     for (field, value) in &entry.fields {
         let Ok(text) = std::str::from_utf8(field) else {
-            skipped("a key is not UTF-8".to_string());
+            skipped(Skipped::KeyNotUtf8);
             continue;
         };
         let key = match Key::parse(text) {
             Ok(key) => key,
             Err(err) => {
-                skipped(format!("invalid key: {err}"));
+                skipped(Skipped::InvalidKey(err.to_string()));
                 continue;
             }
         };
         if !validate_json(value) {
-            skipped(format!("value of {key} is not JSON"));
+            skipped(Skipped::InvalidValue(key));
             continue;
         }
         let value = compact_json(value);
@@ -234,6 +255,10 @@ mod tests {
             ]
         );
         assert_eq!(problems.len(), 4);
+        assert!(problems.contains(&Skipped::InvalidValue(
+            Key::parse("motion/2/title").unwrap()
+        )));
+        assert!(problems.contains(&Skipped::KeyNotUtf8));
     }
 }
 
