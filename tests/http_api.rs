@@ -368,6 +368,34 @@ async fn malformed_relation_list_is_a_value_error() {
 }
 
 #[tokio::test]
+async fn row_without_object_data_reads_as_empty() {
+    let db = TestDb::new().await;
+    db.load_fqids(&json!({
+        "user/1": {"id": 1, "organization_management_level": "superadmin"},
+        "committee/1": {"id": 1, "name": "C"},
+    }))
+    .await;
+    let client = db.client().await;
+    for (fqid, data) in [("committee/2", "[1, 2]"), ("committee/3", "\"text\"")] {
+        client
+            .execute(
+                "INSERT INTO models (fqid, data, deleted) VALUES ($1, $2::text::jsonb, false)",
+                &[&fqid, &data],
+            )
+            .await
+            .unwrap();
+    }
+    let service = TestService::start_with(db).await;
+    let url = format!(
+        "{}/system/autoupdate?k=committee/1/name,committee/2/name,committee/3/name&single=1",
+        service.url
+    );
+    let answer = send(reqwest::Method::GET, &url, None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json(), json!({"committee/1/name": "C"}));
+}
+
+#[tokio::test]
 async fn stream_ends_with_value_error_after_malformed_list() {
     let db = TestDb::new().await;
     db.load_fqids(&json!({

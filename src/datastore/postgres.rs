@@ -3,6 +3,7 @@
 
 use super::{compact_json, DatastoreError, Source, Value};
 use crate::models::{Collection, FieldId, Key};
+use crate::repeats::{self, Repeats};
 use bytes::Bytes;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures::future::BoxFuture;
@@ -156,7 +157,7 @@ async fn query_chunk(
         .map(|field| format!("data->'{}'", field.name()))
         .collect();
     let sql = format!(
-        "SELECT fqid, {} FROM models WHERE fqid = ANY($1) AND deleted = false",
+        "SELECT fqid, jsonb_typeof(data), {} FROM models WHERE fqid = ANY($1) AND deleted = false",
         columns.join(", ")
     );
     let fqids: Vec<String> = ids
@@ -174,9 +175,18 @@ async fn query_chunk(
         let Some(id) = fqid.rsplit('/').next().and_then(crate::models::parse_id) else {
             continue;
         };
+        let kind: Option<&str> = row.get(1);
+        if kind != Some("object") {
+            // Its fields read as missing, as if the object had none.
+            static BROKEN: Repeats = Repeats::new(repeats::WARNING_INTERVAL);
+            if let Some(held_back) = BROKEN.check(std::time::Instant::now()) {
+                tracing::warn!(fqid, data = ?kind, held_back, "models row whose data is not a JSON object; reading it as empty");
+            }
+            continue;
+        }
         for (index, field) in fields.iter().enumerate() {
             let value: Option<RawJson> = row
-                .try_get(index + 1)
+                .try_get(index + 2)
                 .map_err(|err| DatastoreError::Query(format!("read {fqid}: {err}")))?;
             if let Some(RawJson(bytes)) = value {
                 if &bytes[..] != b"null" {
