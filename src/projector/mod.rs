@@ -300,6 +300,8 @@ struct Outcome {
     value: Value,
     /// The datastore failed; the value is an error object to replace on the next read.
     stale: bool,
+    /// The slide waited for an unavailable datastore, so its time says nothing about it.
+    waited: bool,
 }
 
 impl Inner {
@@ -318,7 +320,7 @@ impl Inner {
             let started = Instant::now();
             let (outcome, read) = self.compute(id, epoch, forgotten).await;
             let elapsed = started.elapsed();
-            if elapsed > LONG_SLIDE {
+            if elapsed > LONG_SLIDE && !outcome.waited {
                 tracing::warn!(projection = id, ?elapsed, "slide took long");
             }
 
@@ -364,22 +366,27 @@ impl Inner {
     ) -> (Outcome, HashSet<Key>) {
         let on_read = |keys: &[Key]| self.state.lock().register(id, epoch, keys);
         let mut fetch = Fetch::new(&self.datastore, &on_read);
+        let (waiting, waited) = watch::channel(false);
         let patience = Patience {
-            waiting: watch::Sender::new(false),
+            waiting,
             give_up: forgotten,
         };
         let render = AssertUnwindSafe(render(&mut fetch, id)).catch_unwind();
         let result = datastore::wait_for_source(patience, render).await;
+        // The scope drops the sender, which the receiver's own `has_changed` reports as an error.
+        let waited = waited.borrow().has_changed();
         let outcome = match result {
             Ok(Ok(value)) => Outcome {
                 value,
                 stale: false,
+                waited,
             },
             Ok(Err(error)) => {
                 tracing::warn!(projection = id, %error, "slide failed");
                 Outcome {
                     value: Some(error_object(id)),
                     stale: matches!(error, SlideError::Datastore(_)),
+                    waited,
                 }
             }
             Err(_) => {
@@ -387,6 +394,7 @@ impl Inner {
                 Outcome {
                     value: Some(error_object(id)),
                     stale: false,
+                    waited,
                 }
             }
         };
