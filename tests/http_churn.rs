@@ -77,9 +77,9 @@ async fn open_and_drop(
             0 => format!("{}/system/autoupdate", service.url),
             user => format!("{}/internal/autoupdate?user_id={}", service.url, user + 1),
         };
-        // Two in five streams are reset before their response. h2 ends a connection
-        // with GOAWAY ENHANCE_YOUR_CALM when too many such resets wait to be accepted
-        // (20 by default); the service allows more, so none of these may end one.
+        // Two in five streams are reset before their response. By default h2 ends a
+        // connection with GOAWAY ENHANCE_YOUR_CALM when 20 such resets wait to be
+        // accepted. The service allows more, so none of these may end one.
         let leave = match index % 5 {
             0 | 1 => Leave::Early,
             2 => Leave::AfterHeaders,

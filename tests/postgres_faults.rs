@@ -371,7 +371,7 @@ async fn postgres_that_stops_answering_hangs_nothing() {
         assert_eq!(answer.status, 200);
     }
 
-    // PostgreSQL keeps its connections open but answers nothing.
+    // PostgreSQL keeps its connections open but sends nothing.
     proxy.freeze();
     service.change(&new_motion()).await;
 
@@ -398,7 +398,7 @@ async fn postgres_that_stops_answering_hangs_nothing() {
     assert!(!stream.ended(Duration::from_millis(100)).await);
     stream.expect_quiet(Duration::from_millis(100)).await;
 
-    // The stream gets the change once PostgreSQL answers again.
+    // The stream gets the change once PostgreSQL responds again.
     proxy.thaw();
     let line = stream
         .next_line(Duration::from_secs(10))

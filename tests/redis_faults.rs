@@ -142,7 +142,7 @@ async fn health(service: &TestService) -> u16 {
     .status
 }
 
-/// Asks for health until it answers `status`, for at most ten seconds.
+/// Requests health until it returns `status`, for at most ten seconds.
 async fn wait_for_health(service: &TestService, status: u16) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {

@@ -1,6 +1,6 @@
 //! Clients that open a connection and never finish their request headers. Each such
 //! connection uses a file descriptor of the service, so enough of them would keep every
-//! other client out once the service reaches its limit of open files; the service
+//! other client out once the service reaches its limit of open files. The service
 //! closes them.
 
 mod support;

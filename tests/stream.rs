@@ -199,7 +199,8 @@ async fn invalid_redis_value_reads_the_key_again() {
     .await;
     stream.next_json().await;
 
-    // The entry says that the key changed but not to what; PostgreSQL has the value.
+    // The entry announces a change of the key without a valid value. PostgreSQL has
+    // the value.
     service
         .db
         .write(&json!({"meeting/1/name": "Written to PostgreSQL"}))

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 /// The values a stream has received so far: key (`collection/id/field`) to value.
 pub type Values = HashMap<String, serde_json::Value>;
 
-/// What a stream has received so far: its values and the number of its messages.
+/// The values a stream has received so far, with the number of its messages.
 #[derive(Debug, Default)]
 pub struct Received {
     pub values: Values,

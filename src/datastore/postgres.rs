@@ -26,7 +26,7 @@ pub struct PostgresConfig {
     pub database: String,
     pub user: String,
     pub password: String,
-    /// The longest time one query may take before its connection is closed.
+    /// The maximum time one query may take before its connection is closed.
     pub query_timeout: Duration,
 }
 
@@ -126,11 +126,11 @@ impl PostgresSource {
                     match tokio::time::timeout(self.query_timeout, query).await {
                         Ok(result) => result?,
                         Err(_) => {
-                            // The connection may never answer again: it must not go
-                            // back to the pool.
+                            // The connection may never respond again, so it must not
+                            // go back to the pool.
                             drop(deadpool_postgres::Object::take(client));
                             return Err(DatastoreError::Unavailable(format!(
-                                "PostgreSQL did not answer within {:?}",
+                                "PostgreSQL did not respond within {:?}",
                                 self.query_timeout
                             )));
                         }

@@ -49,13 +49,13 @@ impl RedisConfig {
     }
 }
 
-/// Whether a stream reader holds a working connection to Redis. Cheap to clone; all
-/// clones share the state.
+/// The connection state of a stream reader: true while it has a working connection to
+/// Redis. Cheap to clone, and all clones share the state.
 #[derive(Clone, Debug, Default)]
 pub struct Connected(Arc<AtomicBool>);
 
 impl Connected {
-    /// Returns true once the reader has a connection that answered, until it fails.
+    /// Returns true once the reader has a connection that responded, until it fails.
     pub fn get(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -81,8 +81,8 @@ pub enum Start {
 /// entry at start on. Runs until the task is dropped.
 ///
 /// When entries may have been missed (Redis lost or trimmed them while the connection
-/// was down), every open view is read again from the datastore. `connected` tells
-/// whether the reader can read the stream now.
+/// was down), every open view is read again from the datastore. `connected` is true
+/// while the reader can read the stream.
 pub async fn run(config: RedisConfig, autoupdate: Autoupdate, connected: Connected) {
     let resync = autoupdate.clone();
     follow(
@@ -126,7 +126,7 @@ pub async fn run(config: RedisConfig, autoupdate: Autoupdate, connected: Connect
     .await
 }
 
-/// The longest description of a skipped part of an entry that is logged, in bytes.
+/// The maximum length of a logged description of a skipped part of an entry, in bytes.
 const MAX_LOGGED_PROBLEM: usize = 300;
 
 /// Returns `text` cut to at most `max` bytes at a character boundary, marked with `…`
@@ -142,7 +142,7 @@ fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     format!("{}…", &text[..end]).into()
 }
 
-/// Why entries of a stream may have been missed.
+/// The reason why entries of a stream may have been missed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missed {
     /// The reader has just found its start on its first connection. Whatever was read
@@ -219,7 +219,7 @@ fn gap(info: &StreamInfo, last: EntryId) -> Gap {
 /// `on_gap` is called with `Missed::Start` when the reader has found its start, and with
 /// `Missed::Lost` when entries may have been lost: the stream was trimmed past the last
 /// entry read, or Redis came back without it. `connected` is true from the first
-/// answer of a connection until it fails.
+/// response on a connection until it fails.
 pub async fn follow(
     config: RedisConfig,
     stream: &'static str,
@@ -253,7 +253,7 @@ pub async fn follow(
     }
 }
 
-/// Where a reader is in its stream, kept across reconnects.
+/// The position of a reader in its stream, kept across reconnects.
 #[derive(Default)]
 struct Progress {
     /// The id of the last entry read.

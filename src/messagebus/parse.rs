@@ -106,7 +106,7 @@ pub fn parse_entries(value: &redis::Value) -> Result<Vec<StreamEntry>, StreamPar
 pub enum Skipped {
     /// The key is not UTF-8.
     KeyNotUtf8,
-    /// The key is not a `collection/id/field` of models.yml; the text says why.
+    /// The key is not a `collection/id/field` of models.yml, for the reason in the text.
     InvalidKey(String),
     /// The key is valid but its value is not JSON, so the key changed to an unknown value.
     InvalidValue(Key),

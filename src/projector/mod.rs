@@ -300,7 +300,7 @@ struct Outcome {
     value: Value,
     /// The datastore failed; the value is an error object to replace on the next read.
     stale: bool,
-    /// The slide waited for an unavailable datastore, so its time says nothing about it.
+    /// The slide waited for an unavailable datastore, so its time is no measure of the slide.
     waited: bool,
 }
 
@@ -356,7 +356,7 @@ impl Inner {
     }
 
     /// Runs the slide of a projection. While the datastore is unavailable, the slide
-    /// waits for it until the projection is forgotten; meanwhile readers keep the last
+    /// waits for it until the projection is forgotten. Meanwhile readers keep the last
     /// content, or get the content as a change when there was none.
     async fn compute(
         &self,

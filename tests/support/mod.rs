@@ -601,7 +601,7 @@ pub struct Proxy {
     /// A counter that `cut` increments. Every connection of the proxy closes when it changes.
     epoch: tokio::sync::watch::Sender<u64>,
     /// While true, connections stay open but forward nothing, like a peer that stopped
-    /// answering.
+    /// responding.
     frozen: tokio::sync::watch::Sender<bool>,
     listener: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
