@@ -96,3 +96,42 @@ async fn connection_with_request_stays_open() {
         "a connection with an open stream was closed"
     );
 }
+
+/// Builds an HTTP/2 frame: a 9-byte header (length, type, flags, stream id), then `payload`.
+fn http2_frame(kind: u8, flags: u8, stream_id: u32, payload: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(payload.len()).unwrap().to_be_bytes();
+    let mut frame = length[1..].to_vec();
+    frame.extend([kind, flags]);
+    frame.extend(stream_id.to_be_bytes());
+    frame.extend(payload);
+    frame
+}
+
+/// After one finished request, an HTTP/2 connection that opens no further stream uses a
+/// file descriptor as much as one that never started a request. Like an idle HTTP/1.1
+/// keep-alive connection, it must not stay open for good, or a client that sends one
+/// health request per connection could still use up the service's open files.
+#[tokio::test]
+async fn idle_http2_connection_is_closed() {
+    let service = service().await;
+    let address = service.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let path = b"/system/autoupdate/health";
+    // HPACK: GET, http, the path as a literal with the indexed name :path, and
+    // :authority as a literal with an indexed name.
+    let mut block = vec![0x82, 0x86, 0x04, u8::try_from(path.len()).unwrap()];
+    block.extend(path);
+    block.extend([0x01, 1, b'x']);
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    bytes.extend(http2_frame(0x4, 0, 0, &[]));
+    // HEADERS with END_STREAM and END_HEADERS.
+    bytes.extend(http2_frame(0x1, 0x5, 1, &block));
+    stream.write_all(&bytes).await.unwrap();
+
+    // The health response arrives at once, and then the connection is idle.
+    let wait = HEADER_WAIT + Duration::from_secs(10);
+    assert!(
+        closed_within(&mut stream, wait).await,
+        "an HTTP/2 connection without open streams is still open {wait:?} after its only request"
+    );
+}
