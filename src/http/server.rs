@@ -37,6 +37,7 @@ pub(super) async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -45,10 +46,12 @@ pub(super) async fn serve(
     builder
         .http2()
         .max_pending_accept_reset_streams(Some(MAX_PENDING_RESET_STREAMS));
+
     let (stop, stopping) = watch::channel(false);
-    // Every connection task holds a sender; the receiver ends when the last one is gone.
+    // Every connection task keeps a sender, so the receiver ends when the last task ends.
     let (running, mut all_done) = mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
+
     loop {
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -63,6 +66,7 @@ pub(super) async fn serve(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
+
         let connection = Connection {
             builder: builder.clone(),
             app: app.clone(),
@@ -77,6 +81,7 @@ pub(super) async fn serve(
             drop(running);
         });
     }
+
     drop(listener);
     stop.send_replace(true);
     drop(running);
@@ -84,7 +89,7 @@ pub(super) async fn serve(
     Ok(())
 }
 
-/// What one connection's task needs besides its socket.
+/// The settings and state one connection's task needs besides its socket.
 struct Connection {
     builder: auto::Builder<TokioExecutor>,
     app: Router,
