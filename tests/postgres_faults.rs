@@ -64,6 +64,15 @@ fn new_motion() -> Value {
     })
 }
 
+/// Requests the value of one key once, as user 1.
+async fn single(service: &TestService, key: &str) -> support::Answer {
+    let url = format!(
+        "{}/internal/autoupdate?user_id=1&single=1&k={key}",
+        service.url
+    );
+    send(reqwest::Method::GET, &url, None).await
+}
+
 async fn health(service: &TestService) -> u16 {
     send(
         reqwest::Method::GET,
@@ -106,15 +115,7 @@ async fn stream_waits_out_postgres_outage() {
     stream.expect_quiet(Duration::from_millis(100)).await;
     assert_new_request_unavailable(&service).await;
     let started = Instant::now();
-    let answer = send(
-        reqwest::Method::GET,
-        &format!(
-            "{}/system/autoupdate?k=organization/1/name&single=1",
-            service.url
-        ),
-        None,
-    )
-    .await;
+    let answer = single(&service, "organization/1/name").await;
     assert_eq!(answer.status, 503);
     assert_eq!(answer.json()["error"]["type"], "unavailable");
     assert!(started.elapsed() < Duration::from_secs(1));
@@ -358,15 +359,10 @@ async fn postgres_that_stops_answering_hangs_nothing() {
     let mut stream = open_motions(&service).await;
     // Requests at the same time open several pooled connections, so that reads after
     // the freeze get connections that are already open and send their query.
-    let urls: Vec<String> = (1..=8)
-        .map(|id| {
-            format!(
-                "{}/internal/autoupdate?user_id=1&single=1&k=motion_state/{id}/name",
-                service.url
-            )
-        })
+    let keys: Vec<String> = (1..=8)
+        .map(|id| format!("motion_state/{id}/name"))
         .collect();
-    let reads = urls.iter().map(|url| send(reqwest::Method::GET, url, None));
+    let reads = keys.iter().map(|key| single(&service, key));
     for answer in futures::future::join_all(reads).await {
         assert_eq!(answer.status, 200);
     }
@@ -378,15 +374,7 @@ async fn postgres_that_stops_answering_hangs_nothing() {
     // A new request for a value that is not cached fails after the query timeout
     // instead of hanging.
     let started = Instant::now();
-    let answer = send(
-        reqwest::Method::GET,
-        &format!(
-            "{}/internal/autoupdate?user_id=1&single=1&k=motion/5/text",
-            service.url
-        ),
-        None,
-    )
-    .await;
+    let answer = single(&service, "motion/5/text").await;
     assert_eq!(answer.status, 503);
     assert_eq!(answer.json()["error"]["type"], "unavailable");
     assert!(
