@@ -135,3 +135,35 @@ async fn idle_http2_connection_is_closed() {
         "an HTTP/2 connection without open streams is still open {wait:?} after its only request"
     );
 }
+
+#[tokio::test]
+async fn unfinished_body_gets_error() {
+    let service = service().await;
+    let address = service.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"POST /system/autoupdate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[")
+        .await
+        .unwrap();
+
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let read = async {
+        while !String::from_utf8_lossy(&response).contains("within 10s") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => response.extend_from_slice(&buffer[..read]),
+            }
+        }
+    };
+    assert!(
+        tokio::time::timeout(HEADER_WAIT, read).await.is_ok(),
+        "no response {HEADER_WAIT:?} after a body that never ends"
+    );
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(
+        text.contains("the body did not arrive within 10s"),
+        "{text}"
+    );
+}

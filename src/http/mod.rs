@@ -96,10 +96,22 @@ async fn not_found(uri: axum::http::Uri) -> Response {
     .into_response()
 }
 
-/// Reads the request body, up to `limit` bytes.
+/// The maximum time a client may take to send a request body. The largest bodies of the
+/// OpenSlides client are about 15 KB.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the request body, up to `limit` bytes and within `BODY_TIMEOUT`.
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, ErrorResponse> {
     use http_body_util::BodyExt;
-    match http_body_util::Limited::new(body, limit).collect().await {
+    let read = http_body_util::Limited::new(body, limit).collect();
+    let Ok(result) = tokio::time::timeout(BODY_TIMEOUT, read).await else {
+        return Err(ErrorResponse::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("Invalid request: the body did not arrive within {BODY_TIMEOUT:?}"),
+        ));
+    };
+    match result {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(ErrorResponse::new(
             StatusCode::PAYLOAD_TOO_LARGE,
