@@ -77,11 +77,7 @@ async fn reset_sends_a_change_that_missed_redis() {
         .db
         .write(&json!({"motion/1/title": "Written without Redis"}))
         .await;
-    let line = delegate
-        .next_line(RESET * 3)
-        .await
-        .expect("the change after the next reset");
-    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    let message = delegate.next_json_within(RESET * 3).await;
     assert_eq!(message, json!({"motion/1/title": "Written without Redis"}));
     delegate.expect_quiet(RESET * 2).await;
 }
@@ -104,11 +100,7 @@ async fn reset_moves_a_user_whose_groups_changed() {
             "group/5/meeting_user_ids": [2, 3]
         }))
         .await;
-    let line = staff
-        .next_line(RESET * 3)
-        .await
-        .expect("the difference after the next reset");
-    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    let message = staff.next_json_within(RESET * 3).await;
     // As in any move, keys that are not in the new view are not sent.
     assert_eq!(message, json!({"meeting/1/motion_ids": [1, 2, 3]}));
     staff.expect_quiet(RESET * 2).await;

@@ -122,11 +122,7 @@ async fn stream_waits_out_postgres_outage() {
     assert_eq!(health(&service).await, 503);
 
     proxy.restore().await;
-    let line = stream
-        .next_line(Duration::from_secs(10))
-        .await
-        .expect("the change within 10 seconds of the restore");
-    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    let message = stream.next_json_within(Duration::from_secs(10)).await;
     assert_eq!(
         message,
         json!({
@@ -243,11 +239,7 @@ async fn waiting_view_holds_up_no_other_view() {
     waiting.expect_quiet(Duration::from_millis(500)).await;
 
     proxy.restore().await;
-    let line = waiting
-        .next_line(Duration::from_secs(10))
-        .await
-        .expect("the change within 10 seconds of the restore");
-    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    let message = waiting.next_json_within(Duration::from_secs(10)).await;
     assert_eq!(
         message["motion/5/title"],
         json!("Written while PostgreSQL was down")
@@ -284,11 +276,7 @@ async fn stream_moved_to_another_view_waits_out_outage() {
     stream.expect_quiet(Duration::from_millis(100)).await;
 
     proxy.restore().await;
-    let line = stream
-        .next_line(Duration::from_secs(10))
-        .await
-        .expect("the difference within 10 seconds of the restore");
-    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    let message = stream.next_json_within(Duration::from_secs(10)).await;
     assert_eq!(
         message,
         json!({"meeting/1/motion_ids": [1, 2, 3, 4], "motion/4/title": "komplex"})
@@ -388,11 +376,7 @@ async fn postgres_that_stops_answering_hangs_nothing() {
 
     // The stream gets the change once PostgreSQL responds again.
     proxy.thaw();
-    let line = stream
-        .next_line(Duration::from_secs(10))
-        .await
-        .expect("the change within 10 seconds of PostgreSQL answering");
-    let message: Value = serde_json::from_slice(&line).expect("JSON message");
+    let message = stream.next_json_within(Duration::from_secs(10)).await;
     assert_eq!(
         message,
         json!({

@@ -31,15 +31,6 @@ async fn open(service: &TestService) -> Stream {
     stream
 }
 
-/// Waits up to ten seconds for the next message.
-async fn next_within_ten_seconds(stream: &mut Stream) -> serde_json::Value {
-    let line = stream
-        .next_line(Duration::from_secs(10))
-        .await
-        .expect("a message within 10 seconds");
-    serde_json::from_slice(&line).expect("JSON message")
-}
-
 #[tokio::test]
 async fn redis_restarted_empty_reads_the_datastore_again() {
     let service = service().await;
@@ -54,7 +45,7 @@ async fn redis_restarted_empty_reads_the_datastore_again() {
     service.redis.restart().await;
 
     assert_eq!(
-        next_within_ten_seconds(&mut stream).await,
+        stream.next_json_within(Duration::from_secs(10)).await,
         json!({"organization/1/name": "Changed while Redis was down"})
     );
 
@@ -98,7 +89,7 @@ async fn trimmed_entries_read_the_datastore_again() {
         .unwrap();
 
     assert_eq!(
-        next_within_ten_seconds(&mut stream).await,
+        stream.next_json_within(Duration::from_secs(10)).await,
         json!({"organization/1/name": "Trimmed away"})
     );
     // The unchanged description is not sent again.
@@ -199,7 +190,7 @@ async fn service_starts_while_redis_is_down() {
         .change(&json!({"organization/1/name": "After Redis started"}))
         .await;
     assert_eq!(
-        next_within_ten_seconds(&mut stream).await,
+        stream.next_json_within(Duration::from_secs(10)).await,
         json!({"organization/1/name": "After Redis started"})
     );
 }
@@ -231,7 +222,10 @@ async fn change_before_first_redis_connection_arrives() {
     proxy.restore().await;
     service.redis.wait_for_reader().await;
 
-    assert_eq!(next_within_ten_seconds(&mut stream).await, change);
+    assert_eq!(
+        stream.next_json_within(Duration::from_secs(10)).await,
+        change
+    );
     let fresh = support::send(
         reqwest::Method::GET,
         &format!(

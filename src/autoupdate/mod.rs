@@ -386,10 +386,7 @@ impl Autoupdate {
                 let resolve = body.state.resolve(&reader, &mut on_added);
                 let resolved = if patient {
                     // New requests for this view fail at once while it waits.
-                    let patience = Patience {
-                        waiting: view.waiting.clone(),
-                        give_up: view.left.subscribe(),
-                    };
+                    let patience = Patience::new(view.waiting.clone(), view.left.subscribe());
                     datastore::wait_for_source(patience, resolve).await
                 } else {
                     resolve.await
@@ -668,10 +665,7 @@ impl Autoupdate {
             // While the datastore is unavailable the update waits for it, holding the
             // body's lock, and the streams stay open until it continues. It stops
             // waiting when the last connection leaves.
-            let patience = Patience {
-                waiting: view.waiting.clone(),
-                give_up: view.left.subscribe(),
-            };
+            let patience = Patience::new(view.waiting.clone(), view.left.subscribe());
             let update = body.state.update(&keys, &reader, &mut on_added);
             match datastore::wait_for_source(patience, update).await {
                 Ok(changes) => {
@@ -774,11 +768,7 @@ impl Shared {
         keys: Vec<Key>,
         before: Vec<Option<Value>>,
     ) {
-        let (_never, give_up) = watch::channel(false);
-        let patience = Patience {
-            waiting: watch::Sender::new(false),
-            give_up,
-        };
+        let patience = Patience::until_dropped();
         let read = datastore::wait_for_source(patience, self.datastore.get(&keys)).await;
         let changed: Vec<(Key, Value)> = match read {
             Ok(values) => keys
@@ -988,11 +978,7 @@ impl Connection {
         // Like a view update, a move waits while the datastore is unavailable: the
         // stream stays open and gets the difference when it is back. Waiting ends when
         // the connection is dropped.
-        let (_never, give_up) = watch::channel(false);
-        let patience = Patience {
-            waiting: watch::Sender::new(false),
-            give_up,
-        };
+        let patience = Patience::until_dropped();
         let attach = autoupdate.attach(self.viewer, &self.request, mailbox, Want::Entries);
         let attached = datastore::wait_for_source(patience, attach).await?;
         self.request = attached.membership.view.request.clone();

@@ -57,9 +57,32 @@ const RETRY_MAX: Duration = Duration::from_secs(2);
 pub struct Patience {
     /// Set to true while a read waits for the source, and back to false when it ends,
     /// so that others can see that the task waits.
-    pub waiting: watch::Sender<bool>,
+    waiting: watch::Sender<bool>,
     /// Waiting ends with the error as soon as this is true.
-    pub give_up: watch::Receiver<bool>,
+    give_up: watch::Receiver<bool>,
+    /// The sender of `give_up` when nobody else has one, so that it stays open.
+    _never: Option<watch::Sender<bool>>,
+}
+
+impl Patience {
+    /// Waits until `give_up` turns true, and reports the wait through `waiting`.
+    pub fn new(waiting: watch::Sender<bool>, give_up: watch::Receiver<bool>) -> Patience {
+        Patience {
+            waiting,
+            give_up,
+            _never: None,
+        }
+    }
+
+    /// Waits for as long as the read is not dropped.
+    pub fn until_dropped() -> Patience {
+        let (never, give_up) = watch::channel(false);
+        Patience {
+            waiting: watch::Sender::new(false),
+            give_up,
+            _never: Some(never),
+        }
+    }
 }
 
 tokio::task_local! {

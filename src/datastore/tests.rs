@@ -218,10 +218,7 @@ fn patience() -> (Patience, watch::Receiver<bool>, watch::Sender<bool>) {
     let waiting = watch::Sender::new(false);
     let waiting_rx = waiting.subscribe();
     let give_up = watch::Sender::new(false);
-    let patience = Patience {
-        waiting,
-        give_up: give_up.subscribe(),
-    };
+    let patience = Patience::new(waiting, give_up.subscribe());
     (patience, waiting_rx, give_up)
 }
 

@@ -367,10 +367,7 @@ impl Inner {
         let on_read = |keys: &[Key]| self.state.lock().register(id, epoch, keys);
         let mut fetch = Fetch::new(&self.datastore, &on_read);
         let (waiting, waited) = watch::channel(false);
-        let patience = Patience {
-            waiting,
-            give_up: forgotten,
-        };
+        let patience = Patience::new(waiting, forgotten);
         let render = AssertUnwindSafe(render(&mut fetch, id)).catch_unwind();
         let result = datastore::wait_for_source(patience, render).await;
         // The scope drops the sender, which the receiver's own `has_changed` reports as an error.

@@ -560,10 +560,15 @@ impl Stream {
 
     /// The next message as JSON; fails the test when none comes within five seconds.
     pub async fn next_json(&mut self) -> Value {
+        self.next_json_within(Duration::from_secs(5)).await
+    }
+
+    /// The next message as JSON; fails the test when none comes within `wait`.
+    pub async fn next_json_within(&mut self, wait: Duration) -> Value {
         let line = self
-            .next_line(Duration::from_secs(5))
+            .next_line(wait)
             .await
-            .expect("a message within 5 seconds");
+            .unwrap_or_else(|| panic!("no message within {wait:?}"));
         serde_json::from_slice(&line).unwrap_or_else(|err| {
             panic!(
                 "message is not JSON ({err}): {}",
